@@ -1,0 +1,223 @@
+//! The `voice-api` command line: `serve`, and the operator commands `account add`, `user add`
+//! and `import`. Each operator command prints its result on the last line of stdout; any
+//! failure is one line on stderr and a non-zero exit (see `main.rs`).
+
+use crate::storage::{self, PoolSettings, accounts};
+use crate::{AppState, HttpConfig, auth, demo, import, server};
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "voice-api",
+    version,
+    about = "The Evo Voice Sessions API on PostgreSQL"
+)]
+pub struct Cli {
+    /// PostgreSQL URL; the database is created when missing.
+    #[arg(
+        long,
+        global = true,
+        env = "DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/voice_api",
+        hide_env_values = true
+    )]
+    pub database_url: String,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server.
+    Serve(ServeArgs),
+    /// Manage accounts.
+    #[command(subcommand)]
+    Account(AccountCommand),
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Import sessions from a JSON array of SessionInfo documents (FILE, or - for stdin).
+    Import {
+        /// The file to read, or `-` for standard input.
+        file: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "VOICE_API_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Seed a demo account, user and sessions when absent, and print how to try them.
+    #[arg(long)]
+    pub demo: bool,
+    /// Largest accepted request body, in bytes.
+    #[arg(long, env = "VOICE_API_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
+    pub max_body_bytes: usize,
+    /// Most PostgreSQL connections the server holds.
+    #[arg(long, env = "VOICE_API_DB_MAX_CONNECTIONS", default_value_t = 16)]
+    pub db_max_connections: u32,
+    /// How long a request waits for a free connection before answering 503, in milliseconds.
+    #[arg(long, env = "VOICE_API_DB_ACQUIRE_TIMEOUT_MS", default_value_t = 2000)]
+    pub db_acquire_timeout_ms: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccountCommand {
+    /// Create an account; prints its id.
+    Add {
+        #[arg(long)]
+        name: String,
+        /// The id to use (default: a new 24-character hex id).
+        #[arg(long)]
+        id: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user in an account; prints its id.
+    Add {
+        #[arg(long)]
+        account: String,
+        /// The e-mail address, which is also the user name.
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        password: String,
+        /// Display name.
+        #[arg(long)]
+        name: Option<String>,
+        /// SystemAdministrator (every account), Manager, Customer or User; repeatable.
+        #[arg(long = "role")]
+        roles: Vec<String>,
+    },
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => serve(&cli.database_url, args).await,
+        Command::Account(AccountCommand::Add { name, id }) => {
+            let pool = storage::open(&cli.database_url, &PoolSettings::default()).await?;
+            let id = id.unwrap_or_else(storage::new_id);
+            check_id("account id", &id)?;
+            accounts::create_account(&pool, &id, &name).await?;
+            println!("{id}");
+            Ok(())
+        }
+        Command::User(UserCommand::Add {
+            account,
+            email,
+            password,
+            name,
+            roles,
+        }) => {
+            let pool = storage::open(&cli.database_url, &PoolSettings::default()).await?;
+            let id = add_user(&pool, &account, &email, &password, name.as_deref(), &roles).await?;
+            println!("{id}");
+            Ok(())
+        }
+        Command::Import { file } => {
+            let text = if file == "-" {
+                std::io::read_to_string(std::io::stdin()).context("cannot read standard input")?
+            } else {
+                std::fs::read_to_string(&file).with_context(|| format!("cannot read {file}"))?
+            };
+            let pool = storage::open(&cli.database_url, &PoolSettings::default()).await?;
+            let count = import::import_json(&pool, &text).await?;
+            println!("imported {count} sessions");
+            Ok(())
+        }
+    }
+}
+
+fn check_id(what: &str, id: &str) -> anyhow::Result<()> {
+    if id.trim().is_empty() || id.len() > crate::wire::fields::MAX_ID_LEN {
+        bail!(
+            "{what} must be 1 to {} characters",
+            crate::wire::fields::MAX_ID_LEN
+        );
+    }
+    Ok(())
+}
+
+/// Validates and creates a user; shared by `user add` and the demo seed.
+pub async fn add_user(
+    pool: &sqlx::PgPool,
+    account: &str,
+    email: &str,
+    password: &str,
+    name: Option<&str>,
+    roles: &[String],
+) -> anyhow::Result<String> {
+    if !email.contains('@') || email.trim() != email || email.contains(':') {
+        bail!("invalid e-mail address {email:?}");
+    }
+    if password.is_empty() {
+        bail!("the password must not be empty");
+    }
+    let roles = roles
+        .iter()
+        .map(|r| {
+            auth::canonical_role(r).map(str::to_owned).with_context(|| {
+                format!("unknown role {r:?}; roles are {}", auth::ROLES.join(", "))
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let password = password.to_string();
+    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password))
+        .await?
+        .map_err(|e| anyhow::anyhow!("cannot hash the password: {e}"))?;
+    let id = storage::new_id();
+    accounts::create_user(
+        pool,
+        &accounts::NewUser {
+            id: &id,
+            account_id: account,
+            email,
+            display_name: name,
+            password_hash: &hash,
+            roles: &roles,
+        },
+    )
+    .await?;
+    Ok(id)
+}
+
+async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
+    init_tracing();
+    let settings = PoolSettings {
+        max_connections: args.db_max_connections,
+        acquire_timeout: Duration::from_millis(args.db_acquire_timeout_ms),
+    };
+    let pool = storage::open(database_url, &settings).await?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    if args.demo {
+        let demo = demo::seed(&pool).await?;
+        demo.print(addr);
+    }
+    tracing::info!("listening on http://{addr}");
+    let state = AppState::new(
+        pool,
+        HttpConfig {
+            max_body_bytes: args.max_body_bytes,
+        },
+    );
+    server::run(listener, state, server::shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("voice_api=info,tower_http=info,sqlx=warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+}

@@ -1,0 +1,161 @@
+//! The one error type of the HTTP API. Every failure becomes a ServiceStack `ResponseStatus`
+//! body; the negotiation layer ([`crate::http::negotiate`]) renders it in the request's format,
+//! because an error created deep in a handler cannot see the request.
+
+use crate::dto::{ResponseError, ResponseStatus};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use std::borrow::Cow;
+
+/// Crate-wide result for request handling.
+pub type Result<T, E = ApiError> = std::result::Result<T, E>;
+
+/// An error answered to a client: status, ServiceStack `errorCode`, message and field errors.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub error_code: Cow<'static, str>,
+    pub message: String,
+    pub errors: Vec<ResponseError>,
+    /// Sent as `WWW-Authenticate` so clients (.NET's) know to retry with Basic credentials.
+    pub challenge: bool,
+}
+
+impl ApiError {
+    pub fn new(
+        status: StatusCode,
+        code: impl Into<Cow<'static, str>>,
+        msg: impl Into<String>,
+    ) -> Self {
+        ApiError {
+            status,
+            error_code: code.into(),
+            message: msg.into(),
+            errors: Vec::new(),
+            challenge: false,
+        }
+    }
+
+    /// A request body or value that cannot be read into the request DTO.
+    pub fn serialization(msg: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "SerializationException", msg)
+    }
+
+    /// A value that cannot be bound to a field: ServiceStack copies the first field error to the
+    /// top-level status, so the top-level message names the problem too.
+    pub fn invalid_field(field: &str, message: String) -> Self {
+        let mut e = Self::serialization(message.clone());
+        e.errors.push(ResponseError {
+            error_code: "SerializationException".into(),
+            field_name: field.into(),
+            message,
+        });
+        e
+    }
+
+    /// A required value is missing or out of bounds.
+    pub fn validation(field: &str, code: &'static str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        let mut e = Self::new(StatusCode::BAD_REQUEST, code, message.clone());
+        e.errors.push(ResponseError {
+            error_code: code.into(),
+            field_name: field.into(),
+            message,
+        });
+        e
+    }
+
+    pub fn unauthorized(msg: impl Into<String>) -> Self {
+        ApiError {
+            challenge: true,
+            ..Self::new(StatusCode::UNAUTHORIZED, "Unauthorized", msg)
+        }
+    }
+
+    pub fn forbidden(msg: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "Forbidden", msg)
+    }
+
+    pub fn not_found(msg: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "NotFound", msg)
+    }
+
+    /// Unknown operation or a verb no route of the path accepts.
+    pub fn not_implemented(msg: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "NotImplementedException",
+            msg,
+        )
+    }
+
+    pub fn payload_too_large(limit: usize) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "RequestEntityTooLarge",
+            format!("The request body is larger than the limit of {limit} bytes"),
+        )
+    }
+
+    pub fn unsupported_media_type(content_type: &str) -> Self {
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UnsupportedMediaType",
+            format!(
+                "Content-Type '{content_type}' is not supported; use application/json, \
+                 application/xml, application/x-www-form-urlencoded or multipart/form-data"
+            ),
+        )
+    }
+
+    pub fn service_unavailable(msg: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable", msg)
+    }
+
+    /// An unexpected failure: the cause is logged here and never sent to the client.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(%cause, "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalServerError",
+            "An internal error occurred; it has been logged",
+        )
+    }
+
+    pub fn response_status(&self) -> ResponseStatus {
+        ResponseStatus {
+            error_code: self.error_code.to_string(),
+            message: self.message.clone(),
+            errors: self.errors.clone(),
+        }
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        match e {
+            // The pool could not hand out a connection in time: the database is away or saturated.
+            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+                tracing::warn!(cause = %e, "database unavailable");
+                ApiError::service_unavailable("The database is unavailable; retry shortly")
+            }
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    /// Carries the error in the response extensions with an empty body; the negotiation layer
+    /// fills the body in the negotiated format.
+    fn into_response(self) -> Response {
+        let mut res = self.status.into_response();
+        if self.challenge {
+            res.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"/auth/basic\""),
+            );
+        }
+        res.extensions_mut().insert(self);
+        res
+    }
+}

@@ -1,0 +1,142 @@
+//! HTTP routing. [`router`] is the whole API as one axum `Router`: the routes, and around them
+//! the wire layer that negotiates the format, normalises the path and renders every error as a
+//! ServiceStack `ResponseStatus`.
+
+mod input;
+mod routes;
+
+pub use input::{Binding, RequestInput};
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::wire::negotiate::{NotAcceptable, negotiate};
+use crate::wire::{self, Format, JSON_CONTENT_TYPE, XML_CONTENT_TYPE};
+use axum::Router;
+use axum::extract::{FromRequestParts, Request};
+use axum::http::{HeaderValue, StatusCode, Uri, header, request::Parts};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+
+/// The application: every route, wrapped in the wire layer.
+pub fn router(state: AppState) -> Router {
+    let routes = routes::routes()
+        .fallback(routes::not_found)
+        .method_not_allowed_fallback(routes::method_not_allowed)
+        .with_state(state);
+    // The wire layer must see the request before routing (it rewrites the path), and
+    // `Router::layer` runs after matching; wrapping the routes as the fallback service of an
+    // outer router puts the layer in front of matching.
+    Router::new()
+        .fallback_service(routes)
+        .layer(middleware::from_fn(wire_layer))
+}
+
+/// The negotiated response format, available to every handler.
+impl<S: Send + Sync> FromRequestParts<S> for Format {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(parts
+            .extensions
+            .get::<Format>()
+            .copied()
+            .unwrap_or_default())
+    }
+}
+
+fn header_str<'a>(req: &'a Request, name: header::HeaderName) -> Option<&'a str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Negotiates the format and normalises the path, runs the routes, then renders any error
+/// in the negotiated format — including rejections from layers and extractors we do not own.
+async fn wire_layer(mut req: Request, next: Next) -> Response {
+    let negotiated = negotiate(
+        req.uri().path(),
+        req.uri().query(),
+        header_str(&req, header::ACCEPT),
+        header_str(&req, header::CONTENT_TYPE),
+    );
+    let format = match negotiated {
+        Ok(n) => {
+            if let Some(path) = n.rewritten_path {
+                rewrite_path(&mut req, &path);
+            }
+            n.format
+        }
+        Err(NotAcceptable(message)) => {
+            let err = ApiError::new(StatusCode::NOT_ACCEPTABLE, "NotAcceptable", message);
+            return render_error(Format::Json, err);
+        }
+    };
+    req.extensions_mut().insert(format);
+    let mut res = next.run(req).await;
+    if let Some(err) = res.extensions_mut().remove::<ApiError>() {
+        res = render_error(format, err);
+    } else if (res.status().is_client_error() || res.status().is_server_error())
+        && !is_wire_body(&res)
+    {
+        res = render_foreign_error(format, res).await;
+    }
+    res.headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("Accept"));
+    res
+}
+
+fn rewrite_path(req: &mut Request, path: &str) {
+    let path_and_query = match req.uri().query() {
+        Some(q) => format!("{path}?{q}"),
+        None => path.to_string(),
+    };
+    let mut parts = req.uri().clone().into_parts();
+    if let Ok(pq) = path_and_query.parse() {
+        parts.path_and_query = Some(pq);
+        if let Ok(uri) = Uri::from_parts(parts) {
+            *req.uri_mut() = uri;
+        }
+    }
+}
+
+fn is_wire_body(res: &Response) -> bool {
+    matches!(
+        res.headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok()),
+        Some(JSON_CONTENT_TYPE | XML_CONTENT_TYPE)
+    )
+}
+
+/// The full error response: status, ServiceStack body, and the challenge header for 401.
+pub fn render_error(format: Format, err: ApiError) -> Response {
+    let status = err.status;
+    let challenge = err.challenge;
+    let mut res = wire::error_body(format, err.response_status());
+    *res.status_mut() = status;
+    if challenge {
+        res.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"/auth/basic\""),
+        );
+    }
+    res
+}
+
+/// A plain-text error from a layer or extractor outside our control (a path that fails to
+/// decode, a timeout): keep its status and text, in a ServiceStack body.
+async fn render_foreign_error(format: Format, res: Response) -> Response {
+    let status = res.status();
+    let text = axum::body::to_bytes(res.into_body(), 4096)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    let code = status
+        .canonical_reason()
+        .unwrap_or("Error")
+        .replace(' ', "");
+    let message = if text.is_empty() {
+        status.canonical_reason().unwrap_or("Error").to_string()
+    } else {
+        text
+    };
+    render_error(format, ApiError::new(status, code, message))
+}

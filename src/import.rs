@@ -1,0 +1,72 @@
+//! Importing sessions from a JSON array of SessionInfo documents (the form GET returns).
+//! The whole file is validated before anything is written, and written in one transaction,
+//! so a bad document leaves the database as it was.
+
+use crate::dto::SessionInfo;
+use crate::storage::{accounts, sessions};
+use crate::wire::fields::MAX_ID_LEN;
+use sqlx::PgPool;
+
+/// Why an import was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("the file is not a JSON array of sessions: {0}")]
+    NotAnArray(serde_json::Error),
+    #[error("document {index}: {reason}")]
+    Document { index: usize, reason: String },
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+}
+
+/// Parses and checks every document; the first bad one is reported with its index.
+pub fn parse(text: &str) -> Result<Vec<SessionInfo>, ImportError> {
+    let docs: Vec<serde_json::Value> =
+        serde_json::from_str(text).map_err(ImportError::NotAnArray)?;
+    docs.into_iter()
+        .enumerate()
+        .map(|(index, doc)| {
+            let fail = |reason: String| ImportError::Document { index, reason };
+            if !doc.is_object() {
+                return Err(fail("not a JSON object".into()));
+            }
+            let session: SessionInfo =
+                serde_json::from_value(doc).map_err(|e| fail(e.to_string()))?;
+            for (field, value) in [("id", &session.id), ("accountId", &session.account_id)] {
+                match value.as_deref() {
+                    Some(v) if !v.trim().is_empty() && v.len() <= MAX_ID_LEN => {}
+                    _ => {
+                        return Err(fail(format!(
+                            "'{field}' must be 1 to {MAX_ID_LEN} characters"
+                        )));
+                    }
+                }
+            }
+            Ok(session)
+        })
+        .collect()
+}
+
+/// Upserts the sessions by id, creating missing accounts; all or nothing.
+pub async fn import(pool: &PgPool, docs: &[SessionInfo]) -> Result<usize, ImportError> {
+    let mut tx = pool.begin().await?;
+    for (index, s) in docs.iter().enumerate() {
+        let account_id = s.account_id.as_deref().unwrap_or_default();
+        let account_name = s.account_name.as_deref().unwrap_or(account_id);
+        accounts::ensure_account(&mut tx, account_id, account_name).await?;
+        sessions::upsert(&mut tx, s).await.map_err(|e| match e {
+            sqlx::Error::Database(d) => ImportError::Document {
+                index,
+                reason: d.message().to_string(),
+            },
+            other => other.into(),
+        })?;
+    }
+    tx.commit().await?;
+    Ok(docs.len())
+}
+
+/// Parses `text` and imports it; returns how many sessions were imported.
+pub async fn import_json(pool: &PgPool, text: &str) -> Result<usize, ImportError> {
+    let docs = parse(text)?;
+    import(pool, &docs).await
+}

@@ -1,0 +1,64 @@
+//! voice-api: the Evo Voice Sessions API (`PATCH /sessions/{sessionId}` and its neighbours),
+//! wire-compatible with the ServiceStack original, on PostgreSQL.
+//!
+//! # Layout
+//! - [`cli`]: the `voice-api` command line (serve, account, user, import).
+//! - [`server`]: binds the listener, serves the router, shuts down gracefully.
+//! - [`http`]: routes, handlers, and the wire layer (negotiation, ServiceStack error bodies).
+//! - [`wire`]: formats: negotiation, request binding, JSON and DataContract XML writers.
+//! - [`dto`]: the request and response DTOs as the seed defines them.
+//! - [`sessions`]: the operations, independent of route and format.
+//! - [`auth`]: who is calling (Basic credentials, argon2id password hashes).
+//! - [`storage`]: PostgreSQL: pool, migrations, and every SQL statement.
+//! - [`import`], [`demo`]: loading sessions from JSON; seeding demo data.
+//! - [`error`]: the one error type, rendered as a ServiceStack `ResponseStatus`.
+
+pub mod auth;
+pub mod cli;
+pub mod demo;
+pub mod dto;
+pub mod error;
+pub mod http;
+pub mod import;
+pub mod server;
+pub mod sessions;
+pub mod storage;
+pub mod wire;
+
+pub use http::router;
+
+use sqlx::PgPool;
+use std::sync::Arc;
+
+/// Settings the request path reads.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// Request bodies larger than this are refused with 413 before they are read whole.
+    pub max_body_bytes: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            max_body_bytes: 1024 * 1024,
+        }
+    }
+}
+
+/// Everything a handler needs; cheap to clone (one pool handle, one Arc).
+#[derive(Clone)]
+pub struct AppState {
+    /// The PostgreSQL pool every statement goes through.
+    pub pool: PgPool,
+    /// Request limits, shared read-only.
+    pub config: Arc<HttpConfig>,
+}
+
+impl AppState {
+    pub fn new(pool: PgPool, config: HttpConfig) -> Self {
+        AppState {
+            pool,
+            config: Arc::new(config),
+        }
+    }
+}

@@ -1,0 +1,347 @@
+//! Request DTO binding. Every input source (JSON body, XML body, form body, query string, path
+//! variables) is first read into the DTO's fields as strings; one conversion per DTO then
+//! validates them. This mirrors ServiceStack, which binds query, form and path values from
+//! strings too, and keeps the layering rules (which source wins) in one place.
+
+use super::xml;
+use crate::dto::{
+    GetSession, PatchSession, SessionCallState, SessionHoldReasons, SessionQueueStates,
+};
+use crate::error::ApiError;
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+use std::fmt;
+
+/// The longest id accepted anywhere (Evo Voice ids are 24 characters).
+pub const MAX_ID_LEN: usize = 128;
+
+/// The DataContract namespace of the Sessions DTOs.
+pub const SESSIONS_NAMESPACE: &str = "http://schemas.datacontract.org/2004/07/Voice.Api.Sessions";
+
+/// A request DTO that can be bound from string fields.
+pub trait RequestDto: Sized {
+    /// The operation name (`PatchSession`), used by the predefined routes and XML root.
+    const NAME: &'static str;
+    /// The DataContract namespace of the XML root element.
+    const NAMESPACE: &'static str;
+    /// The member names in camelCase; XML elements are the PascalCase forms.
+    const FIELDS: &'static [&'static str];
+
+    fn from_fields(fields: Fields) -> Result<Self, ApiError>;
+}
+
+/// The raw string value of each of a DTO's fields; `None` = not given.
+#[derive(Debug, Clone)]
+pub struct Fields {
+    names: &'static [&'static str],
+    values: Vec<Option<String>>,
+}
+
+impl Fields {
+    pub fn new(names: &'static [&'static str]) -> Self {
+        Fields {
+            names,
+            values: vec![None; names.len()],
+        }
+    }
+
+    /// Index of a field by name, case-insensitively (ServiceStack binds keys that way).
+    fn index(&self, key: &str) -> Option<usize> {
+        self.names.iter().position(|n| n.eq_ignore_ascii_case(key))
+    }
+
+    /// Takes the value of a field (by its exact camelCase name).
+    pub fn take(&mut self, name: &str) -> Option<String> {
+        let i = self.names.iter().position(|n| *n == name)?;
+        self.values[i].take()
+    }
+
+    /// Sets a field by a case-insensitive key; unknown keys are ignored.
+    pub fn set(&mut self, key: &str, value: String) {
+        if let Some(i) = self.index(key) {
+            self.values[i] = Some(value);
+        }
+    }
+
+    /// Sets a field only when it has no value yet.
+    pub fn fill(&mut self, key: &str, value: String) {
+        if let Some(i) = self.index(key)
+            && self.values[i].is_none()
+        {
+            self.values[i] = Some(value);
+        }
+    }
+
+    /// Applies `key=value` pairs (query string or form body). Empty values are skipped, as
+    /// ServiceStack does, so `?consoleData=` changes nothing. With `overwrite` false a pair only
+    /// fills a field that is still empty (the `/api` route rule).
+    pub fn apply_pairs(&mut self, encoded: &[u8], overwrite: bool) {
+        for (k, v) in form_urlencoded::parse(encoded) {
+            if v.is_empty() {
+                continue;
+            }
+            if overwrite {
+                self.set(&k, v.into_owned());
+            } else {
+                self.fill(&k, v.into_owned());
+            }
+        }
+    }
+
+    /// Reads a JSON object body. Keys bind case-insensitively; unknown keys are ignored;
+    /// scalars bind as their text; `null` leaves the field unset.
+    pub fn from_json(
+        names: &'static [&'static str],
+        op: &str,
+        body: &[u8],
+    ) -> Result<Self, ApiError> {
+        let mut fields = Fields::new(names);
+        let mut de = serde_json::Deserializer::from_slice(body);
+        let bound = de::Deserializer::deserialize_map(&mut de, ObjectVisitor(&mut fields))
+            .and_then(|()| de.end());
+        bound.map_err(|e| {
+            ApiError::serialization(format!("Unable to bind to request '{op}': {e}"))
+        })?;
+        Ok(fields)
+    }
+
+    /// Reads a DataContract XML body whose root is `<{NAME} xmlns="{NAMESPACE}">`.
+    pub fn from_xml<T: RequestDto>(body: &[u8]) -> Result<Self, ApiError> {
+        let values = xml::read_fields(body, T::NAME, T::NAMESPACE, T::FIELDS).map_err(|e| {
+            ApiError::serialization(format!("Unable to bind to request '{}': {e}", T::NAME))
+        })?;
+        Ok(Fields {
+            names: T::FIELDS,
+            values,
+        })
+    }
+}
+
+struct ObjectVisitor<'a>(&'a mut Fields);
+
+impl<'de> Visitor<'de> for ObjectVisitor<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<String>()? {
+            match self.0.index(&key) {
+                Some(i) => self.0.values[i] = map.next_value_seed(Scalar(self.0.names[i]))?,
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A JSON scalar read as text for the named field; objects and arrays are refused.
+struct Scalar(&'static str);
+
+impl<'de> DeserializeSeed<'de> for Scalar {
+    type Value = Option<String>;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Option<String>, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Scalar {
+    type Value = Option<String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "a string, number, boolean or null for '{}'", self.0)
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Some(v))
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+}
+
+/// Parses an enum field: a name in any case or the integer value; anything else is a 400 that
+/// names the field and the allowed values.
+fn enum_field<T>(
+    fields: &mut Fields,
+    name: &'static str,
+    parse: fn(&str) -> Option<T>,
+    allowed: fn() -> String,
+) -> Result<Option<T>, ApiError> {
+    match fields.take(name) {
+        None => Ok(None),
+        Some(v) => parse(&v).map(Some).ok_or_else(|| {
+            ApiError::invalid_field(
+                name,
+                format!(
+                    "'{v}' is an Invalid value for '{name}'; allowed values: {}",
+                    allowed()
+                ),
+            )
+        }),
+    }
+}
+
+/// The session id from the path or body: required, non-empty, bounded.
+pub fn session_id(fields: &mut Fields) -> Result<String, ApiError> {
+    match fields.take("sessionId") {
+        Some(id) if id.len() > MAX_ID_LEN => Err(ApiError::validation(
+            "sessionId",
+            "InvalidLength",
+            format!("'sessionId' must be at most {MAX_ID_LEN} characters"),
+        )),
+        Some(id) if !id.trim().is_empty() => Ok(id),
+        _ => Err(ApiError::validation(
+            "sessionId",
+            "NotEmpty",
+            "'sessionId' must not be empty",
+        )),
+    }
+}
+
+impl RequestDto for PatchSession {
+    const NAME: &'static str = "PatchSession";
+    const NAMESPACE: &'static str = SESSIONS_NAMESPACE;
+    const FIELDS: &'static [&'static str] = &[
+        "sessionId",
+        "consoleData",
+        "callState",
+        "holdReason",
+        "queueState",
+    ];
+
+    fn from_fields(mut f: Fields) -> Result<Self, ApiError> {
+        Ok(PatchSession {
+            session_id: Some(session_id(&mut f)?),
+            console_data: f.take("consoleData"),
+            call_state: enum_field(
+                &mut f,
+                "callState",
+                SessionCallState::parse,
+                SessionCallState::allowed,
+            )?,
+            hold_reason: enum_field(
+                &mut f,
+                "holdReason",
+                SessionHoldReasons::parse,
+                SessionHoldReasons::allowed,
+            )?,
+            queue_state: enum_field(
+                &mut f,
+                "queueState",
+                SessionQueueStates::parse,
+                SessionQueueStates::allowed,
+            )?,
+        })
+    }
+}
+
+impl RequestDto for GetSession {
+    const NAME: &'static str = "GetSession";
+    const NAMESPACE: &'static str = SESSIONS_NAMESPACE;
+    const FIELDS: &'static [&'static str] = &["sessionId"];
+
+    fn from_fields(mut f: Fields) -> Result<Self, ApiError> {
+        Ok(GetSession {
+            session_id: Some(session_id(&mut f)?),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn patch(json: &str) -> Result<PatchSession, ApiError> {
+        PatchSession::from_fields(Fields::from_json(
+            PatchSession::FIELDS,
+            "PatchSession",
+            json.as_bytes(),
+        )?)
+    }
+
+    #[test]
+    fn keys_and_enum_names_bind_case_insensitively() {
+        let p =
+            patch(r#"{"SessionId":"s1","CALLSTATE":"ringing","queueState":3,"other":[1,{"a":2}]}"#)
+                .unwrap();
+        assert_eq!(
+            p,
+            PatchSession {
+                session_id: Some("s1".into()),
+                console_data: None,
+                call_state: Some(SessionCallState::Ringing),
+                hold_reason: None,
+                queue_state: Some(SessionQueueStates::Connected),
+            }
+        );
+    }
+
+    #[test]
+    fn an_unknown_enum_name_names_the_field_and_the_allowed_values() {
+        let e = patch(r#"{"sessionId":"s1","holdReason":"Lunch"}"#).unwrap_err();
+        assert_eq!(e.status, 400);
+        assert_eq!(e.errors[0].field_name, "holdReason");
+        assert_eq!(
+            e.message,
+            "'Lunch' is an Invalid value for 'holdReason'; allowed values: None, Transferring"
+        );
+    }
+
+    #[test]
+    fn malformed_json_and_non_objects_are_serialization_errors() {
+        for body in [
+            "{",
+            "[1]",
+            "\"x\"",
+            "{\"sessionId\":\"a\"} x",
+            "{\"consoleData\":{}}",
+        ] {
+            let e = patch(body).unwrap_err();
+            assert_eq!(e.error_code, "SerializationException", "{body}");
+        }
+    }
+
+    #[test]
+    fn query_pairs_skip_empty_values_and_fill_only_gaps_when_asked() {
+        let mut f = Fields::from_json(
+            PatchSession::FIELDS,
+            "PatchSession",
+            br#"{"consoleData":"body"}"#,
+        )
+        .unwrap();
+        f.apply_pairs(b"consoledata=query&callState=&sessionId=q", false);
+        let p = PatchSession::from_fields(f.clone()).unwrap();
+        assert_eq!(p.console_data.as_deref(), Some("body"));
+        assert_eq!(p.session_id.as_deref(), Some("q"));
+        assert_eq!(p.call_state, None);
+        f.apply_pairs(b"ConsoleData=query", true);
+        assert_eq!(
+            PatchSession::from_fields(f)
+                .unwrap()
+                .console_data
+                .as_deref(),
+            Some("query")
+        );
+    }
+}

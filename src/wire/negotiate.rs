@@ -1,0 +1,265 @@
+//! Content negotiation and path normalisation, as ServiceStack does them, decided from the
+//! request line and headers alone (before routing, so errors can use the result too).
+//!
+//! Precedence of the response format, highest first: a `.xml`/`.json` path extension,
+//! `?format=`, a leading `/json/` or `/xml/` segment, the `Accept` header (ignored on `/api/*`
+//! and `/json/reply/*`), JSON.
+
+use super::Format;
+
+/// Route shapes whose literal segments match case-insensitively; `*` is a variable.
+const ROUTE_SHAPES: &[&[&str]] = &[
+    &["sessions", "*"],
+    &["api", "*"],
+    &["json", "reply", "*"],
+    &["xml", "reply", "*"],
+];
+
+/// The outcome of negotiation for one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Negotiated {
+    pub format: Format,
+    /// The path to route on when it differs from the request's: extension removed, literals
+    /// in canonical case.
+    pub rewritten_path: Option<String>,
+}
+
+/// The client accepts neither JSON nor XML.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotAcceptable(pub String);
+
+pub fn negotiate(
+    path: &str,
+    query: Option<&str>,
+    accept: Option<&str>,
+    content_type: Option<&str>,
+) -> Result<Negotiated, NotAcceptable> {
+    let (path, by_extension) = strip_extension(path);
+    let normalized = normalize_literals(path);
+    let routed = normalized.as_deref().unwrap_or(path);
+    let rewritten_path =
+        (by_extension.is_some() || normalized.is_some()).then(|| routed.to_string());
+
+    let format = match by_extension.or_else(|| query.and_then(query_format)) {
+        Some(f) => f,
+        None => by_path_prefix(routed).map(Ok).unwrap_or_else(|| {
+            if ignores_accept(routed) {
+                Ok(Format::Json)
+            } else {
+                from_accept(accept, content_type)
+            }
+        })?,
+    };
+    Ok(Negotiated {
+        format,
+        rewritten_path,
+    })
+}
+
+/// `/sessions/abc.xml` → (`/sessions/abc`, Xml). Only a known format counts as an extension, so
+/// an id containing a dot stays whole.
+fn strip_extension(path: &str) -> (&str, Option<Format>) {
+    let last = path.rsplit('/').next().unwrap_or("");
+    if let Some((stem, ext)) = last.rsplit_once('.')
+        && !stem.is_empty()
+        && let Some(format) = Format::from_name(ext)
+    {
+        return (&path[..path.len() - ext.len() - 1], Some(format));
+    }
+    (path, None)
+}
+
+/// Rewrites literal segments to their canonical (lower) case when the path has one of the
+/// known shapes; None when nothing changes.
+fn normalize_literals(path: &str) -> Option<String> {
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let shape = ROUTE_SHAPES.iter().find(|shape| {
+        shape.len() == segments.len()
+            && shape
+                .iter()
+                .zip(&segments)
+                .all(|(lit, seg)| *lit == "*" || lit.eq_ignore_ascii_case(seg))
+    })?;
+    let mut changed = false;
+    let canonical: Vec<&str> = shape
+        .iter()
+        .zip(&segments)
+        .map(|(lit, seg)| {
+            if *lit == "*" || lit == seg {
+                *seg
+            } else {
+                changed = true;
+                *lit
+            }
+        })
+        .collect();
+    changed.then(|| format!("/{}", canonical.join("/")))
+}
+
+fn query_format(query: &str) -> Option<Format> {
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k.eq_ignore_ascii_case("format"))
+        .and_then(|(_, v)| Format::from_name(&v))
+}
+
+fn by_path_prefix(path: &str) -> Option<Format> {
+    if path.starts_with("/json/") {
+        Some(Format::Json)
+    } else if path.starts_with("/xml/") {
+        Some(Format::Xml)
+    } else {
+        None
+    }
+}
+
+/// The JS and Python clients' `/api` routes are JSON endpoints whatever the Accept header says.
+fn ignores_accept(path: &str) -> bool {
+    path.starts_with("/api/")
+}
+
+/// ServiceStack's Accept rules: q-values ignored; the request's own Content-Type wins when it
+/// is accepted; otherwise the server's preference (JSON, then XML); `*/*` means "like the
+/// request", else JSON.
+fn from_accept(accept: Option<&str>, content_type: Option<&str>) -> Result<Format, NotAcceptable> {
+    let request_format = content_type.and_then(Format::from_media_type);
+    let accept = accept.map(str::trim).unwrap_or("");
+    if accept.is_empty() {
+        return Ok(request_format.unwrap_or_default());
+    }
+    let mut accepted = Vec::new();
+    let mut anything = false;
+    for item in accept.split(',') {
+        let media = item
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        match media.as_str() {
+            "*/*" | "application/*" => anything = true,
+            "text/*" => accepted.push(Format::Xml),
+            other => accepted.extend(Format::from_media_type(other)),
+        }
+    }
+    if let Some(f) = request_format.filter(|f| accepted.contains(f)) {
+        return Ok(f);
+    }
+    for preferred in [Format::Json, Format::Xml] {
+        if accepted.contains(&preferred) {
+            return Ok(preferred);
+        }
+    }
+    if anything {
+        return Ok(request_format.unwrap_or_default());
+    }
+    Err(NotAcceptable(format!(
+        "None of the accepted media types ({accept}) can be produced; \
+         use application/json or application/xml"
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fmt(path: &str, query: Option<&str>, accept: Option<&str>, ct: Option<&str>) -> Format {
+        negotiate(path, query, accept, ct).unwrap().format
+    }
+
+    #[test]
+    fn extension_beats_query_beats_prefix_beats_accept() {
+        assert_eq!(
+            fmt(
+                "/sessions/a.xml",
+                Some("format=json"),
+                Some("application/json"),
+                None
+            ),
+            Format::Xml
+        );
+        assert_eq!(
+            fmt(
+                "/sessions/a",
+                Some("format=xml"),
+                Some("application/json"),
+                None
+            ),
+            Format::Xml
+        );
+        assert_eq!(
+            fmt(
+                "/xml/reply/GetSession",
+                None,
+                Some("application/json"),
+                None
+            ),
+            Format::Xml
+        );
+        assert_eq!(
+            fmt("/sessions/a", None, Some("application/xml"), None),
+            Format::Xml
+        );
+        assert_eq!(fmt("/sessions/a", None, None, None), Format::Json);
+    }
+
+    #[test]
+    fn extension_is_stripped_and_literals_are_canonicalised() {
+        let n = negotiate("/Sessions/AbC.XML", None, None, None).unwrap();
+        assert_eq!(n.rewritten_path.as_deref(), Some("/sessions/AbC"));
+        assert_eq!(n.format, Format::Xml);
+        let n = negotiate("/JSON/Reply/PatchSession", None, None, None).unwrap();
+        assert_eq!(
+            n.rewritten_path.as_deref(),
+            Some("/json/reply/PatchSession")
+        );
+        assert_eq!(
+            negotiate("/sessions/abc", None, None, None)
+                .unwrap()
+                .rewritten_path,
+            None
+        );
+    }
+
+    #[test]
+    fn an_id_with_an_unknown_extension_stays_whole() {
+        let n = negotiate("/sessions/a.b", None, None, None).unwrap();
+        assert_eq!(n.rewritten_path, None);
+    }
+
+    #[test]
+    fn accept_prefers_the_request_content_type_then_json() {
+        let both = Some("application/json, application/xml");
+        assert_eq!(
+            fmt("/sessions/a", None, both, Some("application/xml")),
+            Format::Xml
+        );
+        assert_eq!(fmt("/sessions/a", None, both, None), Format::Json);
+        assert_eq!(
+            fmt("/sessions/a", None, Some("*/*"), Some("text/xml")),
+            Format::Xml
+        );
+        assert_eq!(fmt("/sessions/a", None, Some("*/*"), None), Format::Json);
+        assert_eq!(
+            fmt("/sessions/a", None, Some("text/xml;q=0.5"), None),
+            Format::Xml
+        );
+    }
+
+    #[test]
+    fn api_routes_ignore_accept() {
+        assert_eq!(
+            fmt("/api/GetSession", None, Some("application/xml"), None),
+            Format::Json
+        );
+        assert_eq!(
+            fmt("/api/GetSession", Some("format=xml"), None, None),
+            Format::Xml
+        );
+    }
+
+    #[test]
+    fn an_accept_allowing_neither_format_is_not_acceptable() {
+        assert!(negotiate("/sessions/a", None, Some("image/png"), None).is_err());
+        assert!(negotiate("/sessions/a", None, Some("text/html"), None).is_err());
+    }
+}
