@@ -7,6 +7,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use std::borrow::Cow;
 
+/// The challenge ServiceStack's BasicAuthProvider sends (provider name, then its realm).
+pub const BASIC_CHALLENGE: &str = "basic realm=\"/auth/basic\"";
+
 /// Crate-wide result for request handling.
 pub type Result<T, E = ApiError> = std::result::Result<T, E>;
 
@@ -41,10 +44,10 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, "SerializationException", msg)
     }
 
-    /// A value that cannot be bound to a field: ServiceStack copies the first field error to the
-    /// top-level status, so the top-level message names the problem too.
-    pub fn invalid_field(field: &str, message: String) -> Self {
-        let mut e = Self::serialization(message.clone());
+    /// A value that cannot be bound to a field of request `op`: ServiceStack's wording, one
+    /// `errors` entry per bad field.
+    pub fn invalid_field(op: &str, field: &str, message: String) -> Self {
+        let mut e = Self::serialization(format!("Unable to bind to request '{op}'"));
         e.errors.push(ResponseError {
             error_code: "SerializationException".into(),
             field_name: field.into(),
@@ -152,7 +155,7 @@ impl IntoResponse for ApiError {
         if self.challenge {
             res.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Basic realm=\"/auth/basic\""),
+                HeaderValue::from_static(BASIC_CHALLENGE),
             );
         }
         res.extensions_mut().insert(self);

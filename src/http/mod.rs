@@ -115,7 +115,7 @@ pub fn render_error(format: Format, err: ApiError) -> Response {
     if challenge {
         res.headers_mut().insert(
             header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Basic realm=\"/auth/basic\""),
+            HeaderValue::from_static(crate::error::BASIC_CHALLENGE),
         );
     }
     res

@@ -76,10 +76,9 @@ async fn predefined(
     format: Format,
     req: Request,
 ) -> Result<Response> {
+    // ServiceStack's exact text (it does not name the operation).
     let operation = Operation::by_name(&op).ok_or_else(|| {
-        ApiError::not_implemented(format!(
-            "The operation '{op}' does not exist for this service"
-        ))
+        ApiError::not_implemented("The operation does not exist for this service")
     })?;
     let (mut parts, body) = req.into_parts();
     let user = AuthUser::from_request_parts(&mut parts, &state).await?;

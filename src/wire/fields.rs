@@ -99,7 +99,9 @@ impl Fields {
         let bound = de::Deserializer::deserialize_map(&mut de, ObjectVisitor(&mut fields))
             .and_then(|()| de.end());
         bound.map_err(|e| {
-            ApiError::serialization(format!("Unable to bind to request '{op}': {e}"))
+            ApiError::serialization(format!(
+                "Could not deserialize 'application/json' request using {op}: {e}"
+            ))
         })?;
         Ok(fields)
     }
@@ -107,7 +109,10 @@ impl Fields {
     /// Reads a DataContract XML body whose root is `<{NAME} xmlns="{NAMESPACE}">`.
     pub fn from_xml<T: RequestDto>(body: &[u8]) -> Result<Self, ApiError> {
         let values = xml::read_fields(body, T::NAME, T::NAMESPACE, T::FIELDS).map_err(|e| {
-            ApiError::serialization(format!("Unable to bind to request '{}': {e}", T::NAME))
+            ApiError::serialization(format!(
+                "Could not deserialize 'application/xml' request using {}: {e}",
+                T::NAME
+            ))
         })?;
         Ok(Fields {
             names: T::FIELDS,
@@ -183,6 +188,7 @@ impl<'de> Visitor<'de> for Scalar {
 /// Parses an enum field: a name in any case or the integer value; anything else is a 400 that
 /// names the field and the allowed values.
 fn enum_field<T>(
+    op: &str,
     fields: &mut Fields,
     name: &'static str,
     parse: fn(&str) -> Option<T>,
@@ -192,9 +198,10 @@ fn enum_field<T>(
         None => Ok(None),
         Some(v) => parse(&v).map(Some).ok_or_else(|| {
             ApiError::invalid_field(
+                op,
                 name,
                 format!(
-                    "'{v}' is an Invalid value for '{name}'; allowed values: {}",
+                    "'{v}' is an Invalid value for '{name}' (allowed values: {})",
                     allowed()
                 ),
             )
@@ -235,18 +242,21 @@ impl RequestDto for PatchSession {
             session_id: Some(session_id(&mut f)?),
             console_data: f.take("consoleData"),
             call_state: enum_field(
+                Self::NAME,
                 &mut f,
                 "callState",
                 SessionCallState::parse,
                 SessionCallState::allowed,
             )?,
             hold_reason: enum_field(
+                Self::NAME,
                 &mut f,
                 "holdReason",
                 SessionHoldReasons::parse,
                 SessionHoldReasons::allowed,
             )?,
             queue_state: enum_field(
+                Self::NAME,
                 &mut f,
                 "queueState",
                 SessionQueueStates::parse,
@@ -302,9 +312,10 @@ mod tests {
         let e = patch(r#"{"sessionId":"s1","holdReason":"Lunch"}"#).unwrap_err();
         assert_eq!(e.status, 400);
         assert_eq!(e.errors[0].field_name, "holdReason");
+        assert_eq!(e.message, "Unable to bind to request 'PatchSession'");
         assert_eq!(
-            e.message,
-            "'Lunch' is an Invalid value for 'holdReason'; allowed values: None, Transferring"
+            e.errors[0].message,
+            "'Lunch' is an Invalid value for 'holdReason' (allowed values: None, Transferring)"
         );
     }
 
