@@ -19,79 +19,80 @@ pub enum Binding<'a> {
 }
 
 /// What kind of body a request carries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum BodyKind {
     Empty,
+    /// A JSON or DataContract XML document.
     Structured(Format),
-    Form,
+    /// `application/x-www-form-urlencoded` or the text fields of `multipart/form-data`.
+    Form(Vec<(String, String)>),
 }
 
 /// A request's inputs, read once with the body bounded by the configured limit.
 #[derive(Debug)]
 pub struct RequestInput {
-    content_type: Option<String>,
     query: Option<String>,
     body: Bytes,
+    kind: BodyKind,
+}
+
+/// Whether a Content-Type is `application/x-www-form-urlencoded`.
+pub fn is_urlencoded_form(content_type: &str) -> bool {
+    media_essence(content_type).eq_ignore_ascii_case("application/x-www-form-urlencoded")
+}
+
+fn media_essence(content_type: &str) -> &str {
+    content_type.split(';').next().unwrap_or("").trim()
+}
+
+/// Reads a request body, refusing it with 413 as soon as it exceeds `limit` (a declared
+/// Content-Length over the limit is refused before anything is read).
+pub async fn read_body(parts: &Parts, body: Body, limit: usize) -> Result<Bytes, ApiError> {
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > limit as u64) {
+        return Err(ApiError::payload_too_large(limit));
+    }
+    axum::body::to_bytes(body, limit).await.map_err(|e| {
+        if is_length_limit(&e) {
+            ApiError::payload_too_large(limit)
+        } else {
+            ApiError::serialization(format!("The request body could not be read: {e}"))
+        }
+    })
 }
 
 impl RequestInput {
-    /// Reads the body, refusing it with 413 as soon as it exceeds `limit` (a declared
-    /// Content-Length over the limit is refused before anything is read).
     pub async fn read(parts: &Parts, body: Body, limit: usize) -> Result<Self, ApiError> {
-        let declared = parts
+        let body = read_body(parts, body, limit).await?;
+        let content_type = parts
             .headers
-            .get(header::CONTENT_LENGTH)
+            .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
-        if declared.is_some_and(|len| len > limit as u64) {
-            return Err(ApiError::payload_too_large(limit));
-        }
-        let body = axum::body::to_bytes(body, limit).await.map_err(|e| {
-            if is_length_limit(&e) {
-                ApiError::payload_too_large(limit)
-            } else {
-                ApiError::serialization(format!("The request body could not be read: {e}"))
-            }
-        })?;
+            .unwrap_or("");
+        let kind = body_kind(content_type, &body).await?;
         Ok(RequestInput {
-            content_type: parts
-                .headers
-                .get(header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned),
             query: parts.uri.query().map(str::to_owned),
             body,
+            kind,
         })
-    }
-
-    fn body_kind(&self) -> Result<BodyKind, ApiError> {
-        if self.body.is_empty() {
-            return Ok(BodyKind::Empty);
-        }
-        let ct = self.content_type.as_deref().unwrap_or("");
-        if let Some(format) = Format::from_media_type(ct) {
-            return Ok(BodyKind::Structured(format));
-        }
-        let essence = ct.split(';').next().unwrap_or("").trim();
-        if essence.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
-            return Ok(BodyKind::Form);
-        }
-        Err(ApiError::unsupported_media_type(if ct.is_empty() {
-            "(none)"
-        } else {
-            ct
-        }))
     }
 
     /// Binds the request DTO `T` from every input, layered as `binding` says.
     pub fn bind<T: RequestDto>(&self, binding: Binding<'_>) -> Result<T, ApiError> {
-        let kind = self.body_kind()?;
-        let mut fields = match kind {
+        let mut fields = match &self.kind {
             BodyKind::Structured(Format::Json) => {
                 Fields::from_json(T::FIELDS, T::NAME, &self.body)?
             }
             BodyKind::Structured(Format::Xml) => Fields::from_xml::<T>(&self.body)?,
-            BodyKind::Empty | BodyKind::Form => Fields::new(T::FIELDS),
+            BodyKind::Empty | BodyKind::Form(_) => Fields::new(T::FIELDS),
+        };
+        let form: &[(String, String)] = match &self.kind {
+            BodyKind::Form(pairs) => pairs,
+            _ => &[],
         };
         let query = self.query.as_deref().unwrap_or("").as_bytes();
         match binding {
@@ -99,20 +100,64 @@ impl RequestInput {
                 for (name, value) in path {
                     fields.set(name, (*value).to_string());
                 }
-                fields.apply_pairs(query, true);
-                if kind == BodyKind::Form {
-                    fields.apply_pairs(&self.body, true);
-                }
+                fields.apply_pairs(form_urlencoded::parse(query), true);
+                fields.apply_pairs(form.iter().map(|(k, v)| (k.into(), v.into())), true);
             }
             Binding::Predefined => {
-                if kind == BodyKind::Form {
-                    fields.apply_pairs(&self.body, true);
-                }
-                fields.apply_pairs(query, false);
+                fields.apply_pairs(form.iter().map(|(k, v)| (k.into(), v.into())), true);
+                fields.apply_pairs(form_urlencoded::parse(query), false);
             }
         }
         T::from_fields(fields)
     }
+}
+
+/// Classifies the body by its Content-Type; form bodies are parsed into pairs here, once.
+async fn body_kind(content_type: &str, body: &Bytes) -> Result<BodyKind, ApiError> {
+    if body.is_empty() {
+        return Ok(BodyKind::Empty);
+    }
+    if let Some(format) = Format::from_media_type(content_type) {
+        return Ok(BodyKind::Structured(format));
+    }
+    if is_urlencoded_form(content_type) {
+        let pairs = form_urlencoded::parse(body).into_owned().collect();
+        return Ok(BodyKind::Form(pairs));
+    }
+    if media_essence(content_type).eq_ignore_ascii_case("multipart/form-data") {
+        return multipart_fields(content_type, body.clone())
+            .await
+            .map(BodyKind::Form);
+    }
+    let shown = if content_type.is_empty() {
+        "(none)"
+    } else {
+        content_type
+    };
+    Err(ApiError::unsupported_media_type(shown))
+}
+
+/// The text fields of a `multipart/form-data` body; file parts are skipped.
+async fn multipart_fields(
+    content_type: &str,
+    body: Bytes,
+) -> Result<Vec<(String, String)>, ApiError> {
+    let bad = |e: multer::Error| {
+        ApiError::serialization(format!("Malformed multipart/form-data body: {e}"))
+    };
+    let boundary = multer::parse_boundary(content_type).map_err(bad)?;
+    let stream = futures_util::stream::once(async move { Ok::<_, std::convert::Infallible>(body) });
+    let mut multipart = multer::Multipart::new(stream, boundary);
+    let mut pairs = Vec::new();
+    while let Some(field) = multipart.next_field().await.map_err(bad)? {
+        if field.file_name().is_some() {
+            continue;
+        }
+        let name = field.name().unwrap_or_default().to_string();
+        let value = field.text().await.map_err(bad)?;
+        pairs.push((name, value));
+    }
+    Ok(pairs)
 }
 
 /// Whether a body error is the length limit being hit (the error type is boxed inside axum's).

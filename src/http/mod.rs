@@ -12,13 +12,15 @@ use crate::error::ApiError;
 use crate::wire::negotiate::{NotAcceptable, negotiate};
 use crate::wire::{self, Format, JSON_CONTENT_TYPE, XML_CONTENT_TYPE};
 use axum::Router;
-use axum::extract::{FromRequestParts, Request};
-use axum::http::{HeaderValue, StatusCode, Uri, header, request::Parts};
+use axum::body::Body;
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, Uri, header, request::Parts};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 
 /// The application: every route, wrapped in the wire layer.
 pub fn router(state: AppState) -> Router {
+    let limit = state.config.max_body_bytes;
     let routes = routes::routes()
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
@@ -28,7 +30,7 @@ pub fn router(state: AppState) -> Router {
     // outer router puts the layer in front of matching.
     Router::new()
         .fallback_service(routes)
-        .layer(middleware::from_fn(wire_layer))
+        .layer(middleware::from_fn_with_state(limit, wire_layer))
 }
 
 /// The negotiated response format, available to every handler.
@@ -44,13 +46,14 @@ impl<S: Send + Sync> FromRequestParts<S> for Format {
     }
 }
 
-fn header_str<'a>(req: &'a Request, name: header::HeaderName) -> Option<&'a str> {
+fn header_str(req: &Request, name: header::HeaderName) -> Option<&str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())
 }
 
 /// Negotiates the format and normalises the path, runs the routes, then renders any error
 /// in the negotiated format — including rejections from layers and extractors we do not own.
-async fn wire_layer(mut req: Request, next: Next) -> Response {
+async fn wire_layer(State(body_limit): State<usize>, req: Request, next: Next) -> Response {
+    let mut req = req;
     let negotiated = negotiate(
         req.uri().path(),
         req.uri().query(),
@@ -69,6 +72,10 @@ async fn wire_layer(mut req: Request, next: Next) -> Response {
             return render_error(Format::Json, err);
         }
     };
+    let mut req = match apply_method_override(req, body_limit).await {
+        Ok(req) => req,
+        Err(err) => return render_error(format, err),
+    };
     req.extensions_mut().insert(format);
     let mut res = next.run(req).await;
     if let Some(err) = res.extensions_mut().remove::<ApiError>() {
@@ -81,6 +88,47 @@ async fn wire_layer(mut req: Request, next: Next) -> Response {
     res.headers_mut()
         .insert(header::VARY, HeaderValue::from_static("Accept"));
     res
+}
+
+/// The name ServiceStack reads the verb override from, in a header, the query or a form field.
+const METHOD_OVERRIDE: &str = "X-Http-Method-Override";
+
+/// Applies `X-Http-Method-Override` as ServiceStack's hosts do: the header, else the query
+/// string, else a field of an urlencoded form body; for any original verb. Reading the form
+/// means buffering the body (bounded), which is then handed on unchanged.
+async fn apply_method_override(mut req: Request, limit: usize) -> Result<Request, ApiError> {
+    let from_header =
+        header_str(&req, HeaderName::from_static("x-http-method-override")).map(str::to_owned);
+    let from_query = || {
+        req.uri().query().and_then(|q| {
+            form_urlencoded::parse(q.as_bytes())
+                .find(|(k, _)| k.eq_ignore_ascii_case(METHOD_OVERRIDE))
+                .map(|(_, v)| v.into_owned())
+        })
+    };
+    let mut verb = from_header.or_else(from_query);
+    if verb.is_none()
+        && header_str(&req, header::CONTENT_TYPE).is_some_and(input::is_urlencoded_form)
+    {
+        let (parts, body) = req.into_parts();
+        let bytes = input::read_body(&parts, body, limit).await?;
+        verb = form_urlencoded::parse(&bytes)
+            .find(|(k, _)| k.eq_ignore_ascii_case(METHOD_OVERRIDE))
+            .map(|(_, v)| v.into_owned());
+        req = Request::from_parts(parts, Body::from(bytes));
+    }
+    if let Some(verb) = verb.filter(|v| !v.trim().is_empty()) {
+        let method =
+            Method::from_bytes(verb.trim().to_ascii_uppercase().as_bytes()).map_err(|_| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "ArgumentException",
+                    format!("Invalid {METHOD_OVERRIDE} value '{verb}'"),
+                )
+            })?;
+        *req.method_mut() = method;
+    }
+    Ok(req)
 }
 
 fn rewrite_path(req: &mut Request, path: &str) {

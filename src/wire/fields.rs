@@ -9,6 +9,7 @@ use crate::dto::{
 };
 use crate::error::ApiError;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+use std::borrow::Cow;
 use std::fmt;
 
 /// The longest id accepted anywhere (Evo Voice ids are 24 characters).
@@ -71,11 +72,15 @@ impl Fields {
         }
     }
 
-    /// Applies `key=value` pairs (query string or form body). Empty values are skipped, as
+    /// Applies `key=value` pairs (query string or form fields). Empty values are skipped, as
     /// ServiceStack does, so `?consoleData=` changes nothing. With `overwrite` false a pair only
     /// fills a field that is still empty (the `/api` route rule).
-    pub fn apply_pairs(&mut self, encoded: &[u8], overwrite: bool) {
-        for (k, v) in form_urlencoded::parse(encoded) {
+    pub fn apply_pairs<'a>(
+        &mut self,
+        pairs: impl IntoIterator<Item = (Cow<'a, str>, Cow<'a, str>)>,
+        overwrite: bool,
+    ) {
+        for (k, v) in pairs {
             if v.is_empty() {
                 continue;
             }
@@ -341,12 +346,15 @@ mod tests {
             br#"{"consoleData":"body"}"#,
         )
         .unwrap();
-        f.apply_pairs(b"consoledata=query&callState=&sessionId=q", false);
+        f.apply_pairs(
+            form_urlencoded::parse(b"consoledata=query&callState=&sessionId=q"),
+            false,
+        );
         let p = PatchSession::from_fields(f.clone()).unwrap();
         assert_eq!(p.console_data.as_deref(), Some("body"));
         assert_eq!(p.session_id.as_deref(), Some("q"));
         assert_eq!(p.call_state, None);
-        f.apply_pairs(b"ConsoleData=query", true);
+        f.apply_pairs(form_urlencoded::parse(b"ConsoleData=query"), true);
         assert_eq!(
             PatchSession::from_fields(f)
                 .unwrap()
