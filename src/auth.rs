@@ -1,19 +1,31 @@
-//! Authentication: who is calling. Passwords are kept only as argon2id hashes; HTTP Basic
-//! credentials are verified on every request (ServiceStack's BasicAuthProvider accepts them
-//! on any request, which is what the JS, Python and .NET clients send).
+//! Authentication: who is calling. ServiceStack clients present one of
+//! - `Authorization: Basic base64(email:password)` (accepted on every request),
+//! - an API key, as `Authorization: Bearer <key>` or as the Basic user name with no password,
+//! - a login session id from `POST /auth/credentials`, in the `ss-id`/`ss-pid` cookies (chosen
+//!   by `ss-opt`) or the `X-ss-id`/`X-ss-pid`/`X-ss-opt` headers.
+//!
+//! Passwords and API key secrets are stored only as argon2id hashes. Verifying one costs tens
+//! of milliseconds by design, so a verified Basic header or key is cached in memory, keyed by
+//! a keyed hash of the secret (the cache never holds a secret). A cached verification is still
+//! re-checked by the database in the statement that uses it (see
+//! [`crate::storage::auth::Credential`]), so a password change or key revocation takes effect
+//! at once on every instance.
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::storage::accounts::{self, UserRecord};
-use crate::storage::sessions::Caller;
+use crate::storage::auth::{self as store, Credential, ThrottlePolicy};
 use argon2::Argon2;
 use argon2::password_hash::{
     PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
 };
 use axum::extract::FromRequestParts;
-use axum::http::{header, request::Parts};
+use axum::http::{StatusCode, header, request::Parts};
 use base64::Engine;
-use std::sync::LazyLock;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
+use std::time::{Duration, Instant};
 
 /// The role that acts in every account.
 pub const SYSTEM_ADMINISTRATOR: &str = "SystemAdministrator";
@@ -21,42 +33,28 @@ pub const SYSTEM_ADMINISTRATOR: &str = "SystemAdministrator";
 /// The roles Evo Voice knows, in their canonical spelling.
 pub const ROLES: &[&str] = &[SYSTEM_ADMINISTRATOR, "Manager", "Customer", "User"];
 
-/// An authenticated caller.
-#[derive(Debug, Clone)]
-pub struct AuthUser {
-    pub id: String,
-    pub email: String,
-    pub display_name: Option<String>,
-    pub roles: Vec<String>,
+/// API keys look like `vk_<16 hex id>_<64 hex secret>`.
+const API_KEY_PREFIX: &str = "vk_";
+
+/// Canonical spelling of a role name given in any case, or None when it is not a role.
+pub fn canonical_role(name: &str) -> Option<&'static str> {
+    ROLES.iter().copied().find(|r| r.eq_ignore_ascii_case(name))
 }
 
-impl AuthUser {
-    pub fn is_admin(&self) -> bool {
-        self.roles.iter().any(|r| r == SYSTEM_ADMINISTRATOR)
-    }
-
-    pub fn caller(&self) -> Caller<'_> {
-        Caller {
-            user_id: &self.id,
-            is_admin: self.is_admin(),
-        }
-    }
-}
-
-/// Hashes a password with argon2id and a random salt (PHC string format).
-pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {
+/// Hashes a secret with argon2id and a random salt (PHC string format).
+pub fn hash_secret(secret: &str) -> Result<String, argon2::password_hash::Error> {
     let salt = SaltString::generate(&mut OsRng);
     Ok(Argon2::default()
-        .hash_password(password.as_bytes(), &salt)?
+        .hash_password(secret.as_bytes(), &salt)?
         .to_string())
 }
 
-/// Checks `password` against a stored PHC hash; a malformed hash never verifies.
-pub fn verify_password(password: &str, hash: &str) -> bool {
+/// Checks a secret against a stored PHC hash; a malformed hash never verifies.
+pub fn verify_secret(secret: &str, hash: &str) -> bool {
     PasswordHash::new(hash)
         .map(|h| {
             Argon2::default()
-                .verify_password(password.as_bytes(), &h)
+                .verify_password(secret.as_bytes(), &h)
                 .is_ok()
         })
         .unwrap_or(false)
@@ -65,73 +63,343 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
 /// Verified against when the user name is unknown, so an unknown user costs the same time as
 /// a wrong password and response timing does not reveal which user names exist.
 static DUMMY_HASH: LazyLock<String> =
-    LazyLock::new(|| hash_password("not a real password").expect("argon2 hashes a constant"));
+    LazyLock::new(|| hash_secret("not a real password").expect("argon2 hashes a constant"));
 
-/// Canonical spelling of a role name given in any case, or None when it is not a role.
-pub fn canonical_role(name: &str) -> Option<&'static str> {
-    ROLES.iter().copied().find(|r| r.eq_ignore_ascii_case(name))
-}
-
-/// `Authorization: Basic base64(user:password)` → (user, password).
-fn basic_credentials(parts: &Parts) -> Option<Result<(String, String), ApiError>> {
-    let value = parts.headers.get(header::AUTHORIZATION)?;
-    let value = value.to_str().ok()?;
-    let (scheme, encoded) = value.trim().split_once(' ')?;
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return None;
-    }
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(encoded.trim())
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok());
-    let Some(decoded) = decoded else {
-        return Some(Err(ApiError::unauthorized(
-            "Invalid Basic Authorization header",
-        )));
-    };
-    let (user, password) = decoded.split_once(':').unwrap_or((decoded.as_str(), ""));
-    Some(Ok((user.to_string(), password.to_string())))
-}
-
-/// Verifies an e-mail and password; `None` when either is wrong.
-pub async fn authenticate(
-    state: &AppState,
-    email: &str,
-    password: &str,
-) -> Result<Option<AuthUser>, ApiError> {
-    let record = accounts::find_user_by_email(&state.pool, email).await?;
-    let password = password.to_string();
-    // argon2 is deliberately slow CPU work: keep it off the async workers.
-    let (record, ok) = tokio::task::spawn_blocking(move || {
-        let ok = match &record {
-            Some(UserRecord { password_hash, .. }) => verify_password(&password, password_hash),
-            None => {
-                verify_password(&password, &DUMMY_HASH);
-                false
-            }
-        };
-        (record, ok)
+/// Runs argon2 verification off the async workers (it is deliberately slow CPU work).
+async fn verify_blocking(secret: String, hash: Option<String>) -> Result<bool, ApiError> {
+    tokio::task::spawn_blocking(move || match hash {
+        Some(h) => verify_secret(&secret, &h),
+        None => {
+            verify_secret(&secret, &DUMMY_HASH);
+            false
+        }
     })
     .await
-    .map_err(ApiError::internal)?;
-    Ok(record.filter(|_| ok).map(|r| AuthUser {
-        id: r.id,
-        email: r.email,
-        display_name: r.display_name,
-        roles: r.roles,
-    }))
+    .map_err(ApiError::internal)
 }
 
-impl FromRequestParts<AppState> for AuthUser {
+/// SHA-256 in lowercase hex.
+pub fn sha256_hex(data: &[u8]) -> String {
+    Sha256::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// `n` random bytes from the OS generator, hex-encoded.
+pub fn random_hex(n: usize) -> String {
+    let mut bytes = vec![0u8; n];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A new API key: (public id, the whole key to hand out once).
+pub fn new_api_key() -> (String, String) {
+    let id = random_hex(8);
+    let key = format!("{API_KEY_PREFIX}{id}_{}", random_hex(32));
+    (id, key)
+}
+
+/// `vk_<id>_<secret>` → (id, secret).
+fn split_api_key(key: &str) -> Option<(&str, &str)> {
+    let (id, secret) = key.strip_prefix(API_KEY_PREFIX)?.split_once('_')?;
+    let hex = |s: &str, len: usize| s.len() == len && s.bytes().all(|b| b.is_ascii_hexdigit());
+    (hex(id, 16) && hex(secret, 64)).then_some((id, secret))
+}
+
+/// Authentication settings and the verification cache; one per server.
+pub struct AuthConfig {
+    pub throttle: ThrottlePolicy,
+    /// Lifetime of a login session without rememberMe.
+    pub session_ttl: Duration,
+    /// Lifetime of a login session with rememberMe.
+    pub remember_ttl: Duration,
+    cache: VerifiedCache,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            throttle: ThrottlePolicy::default(),
+            session_ttl: Duration::from_secs(12 * 3600),
+            remember_ttl: Duration::from_secs(30 * 24 * 3600),
+            cache: VerifiedCache::new(Duration::from_secs(300), 10_000),
+        }
+    }
+}
+
+impl AuthConfig {
+    pub fn with_throttle(mut self, throttle: ThrottlePolicy) -> Self {
+        self.throttle = throttle;
+        self
+    }
+}
+
+/// Verified credentials by a keyed hash of what the client presented. The key is random per
+/// process, so the map's keys are useless outside it; entries expire after `ttl`.
+struct VerifiedCache {
+    key: [u8; 32],
+    ttl: Duration,
+    capacity: usize,
+    entries: Mutex<HashMap<[u8; 32], (Credential, Instant)>>,
+}
+
+impl VerifiedCache {
+    fn new(ttl: Duration, capacity: usize) -> Self {
+        let mut key = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut key);
+        VerifiedCache {
+            key,
+            ttl,
+            capacity,
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn slot(&self, kind: &str, secret: &[&str]) -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update(self.key);
+        h.update(kind.as_bytes());
+        for part in secret {
+            // Length-prefixed so ("a:b","c") and ("a","b:c") differ.
+            h.update((part.len() as u64).to_le_bytes());
+            h.update(part.as_bytes());
+        }
+        h.finalize().into()
+    }
+
+    fn get(&self, slot: &[u8; 32]) -> Option<Credential> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries
+            .get(slot)
+            .filter(|(_, at)| at.elapsed() < self.ttl)
+            .map(|(c, _)| c.clone())
+    }
+
+    fn put(&self, slot: [u8; 32], cred: Credential) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if entries.len() >= self.capacity {
+            // Rare, and cheap to recover from: everything is re-verified once.
+            entries.clear();
+        }
+        entries.insert(slot, (cred, Instant::now()));
+    }
+
+    fn evict(&self, slot: &[u8; 32]) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries.remove(slot);
+    }
+}
+
+/// What the client presented. Not `Debug`: it holds secrets.
+#[derive(Clone)]
+enum Presented {
+    Basic { user: String, password: String },
+    ApiKey(String),
+    Session(String),
+}
+
+/// An authenticated caller: the credential the database re-checks on every statement.
+#[derive(Clone)]
+pub struct Principal {
+    pub credential: Credential,
+    presented: Presented,
+    /// Set when the credential came from the verification cache.
+    cached: Option<[u8; 32]>,
+}
+
+impl std::fmt::Debug for Principal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The credential holds ids and hashes only; `presented` holds secrets and is left out.
+        f.debug_struct("Principal")
+            .field("credential", &self.credential)
+            .finish()
+    }
+}
+
+impl Principal {
+    /// After the database refused a cached credential (password changed, key revoked): drop the
+    /// cache entry and verify what was presented from scratch. None for a session id, which
+    /// has nothing to re-verify.
+    pub async fn reverify(&self, state: &AppState) -> Result<Option<Principal>, ApiError> {
+        let Some(slot) = self.cached else {
+            return Ok(None);
+        };
+        state.auth.cache.evict(&slot);
+        verify(state, self.presented.clone(), false).await.map(Some)
+    }
+}
+
+/// Reads the credentials from the request, most explicit first: Authorization, then the
+/// ServiceStack session headers, then cookies.
+fn presented(parts: &Parts) -> Result<Option<Presented>, ApiError> {
+    if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
+        let value = value.to_str().unwrap_or("").trim();
+        let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
+        let rest = rest.trim();
+        if scheme.eq_ignore_ascii_case("bearer") && !rest.is_empty() {
+            return Ok(Some(Presented::ApiKey(rest.to_string())));
+        }
+        if scheme.eq_ignore_ascii_case("basic") {
+            let decoded = base64::engine::general_purpose::STANDARD
+                .decode(rest)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .ok_or_else(|| ApiError::unauthorized("Invalid BasicAuth Credentials"))?;
+            let (user, password) = decoded.split_once(':').unwrap_or((decoded.as_str(), ""));
+            if password.is_empty() && user.starts_with(API_KEY_PREFIX) {
+                return Ok(Some(Presented::ApiKey(user.to_string())));
+            }
+            return Ok(Some(Presented::Basic {
+                user: user.to_string(),
+                password: password.to_string(),
+            }));
+        }
+    }
+    Ok(session_id(parts).map(Presented::Session))
+}
+
+/// The live session id: `ss-pid` when `ss-opt` says `perm`, else `ss-id`; each read from its
+/// `X-` header first, then its cookie.
+pub fn session_id(parts: &Parts) -> Option<String> {
+    let value = |name: &str| -> Option<String> {
+        let header_name = format!("x-{name}");
+        if let Some(v) = parts
+            .headers
+            .get(header_name.as_str())
+            .and_then(|v| v.to_str().ok())
+        {
+            return Some(v.trim().to_string());
+        }
+        parts
+            .headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|c| c.trim().split_once('='))
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.trim().to_string())
+    };
+    let perm = value("ss-opt").is_some_and(|o| o.split(',').any(|p| p.trim() == "perm"));
+    let id = if perm {
+        value("ss-pid")
+    } else {
+        value("ss-id")
+    };
+    id.filter(|id| !id.is_empty() && id.len() <= 256)
+}
+
+/// Verifies what the client presented, using (and filling) the cache when `use_cache`.
+async fn verify(
+    state: &AppState,
+    presented: Presented,
+    use_cache: bool,
+) -> Result<Principal, ApiError> {
+    let auth = &state.auth;
+    let slot = match &presented {
+        Presented::Basic { user, password } => Some(auth.cache.slot("basic", &[user, password])),
+        Presented::ApiKey(key) => Some(auth.cache.slot("apikey", &[key])),
+        Presented::Session(_) => None,
+    };
+    if use_cache
+        && let Some(slot) = slot
+        && let Some(credential) = auth.cache.get(&slot)
+    {
+        return Ok(Principal {
+            credential,
+            presented,
+            cached: Some(slot),
+        });
+    }
+    let credential = match &presented {
+        Presented::Session(id) => Credential::Session {
+            id_hash: sha256_hex(id.as_bytes()),
+        },
+        Presented::Basic { user, password } => verify_password(state, user, password).await?,
+        Presented::ApiKey(key) => verify_api_key(state, key).await?,
+    };
+    if let Some(slot) = slot {
+        auth.cache.put(slot, credential.clone());
+    }
+    Ok(Principal {
+        credential,
+        presented,
+        cached: slot,
+    })
+}
+
+/// Checks an e-mail and password, with login throttling per user name.
+pub async fn verify_password(
+    state: &AppState,
+    user: &str,
+    password: &str,
+) -> Result<Credential, ApiError> {
+    let policy = &state.auth.throttle;
+    if let Some(secs) = store::locked_for(&state.pool, user).await? {
+        return Err(locked(secs));
+    }
+    let found = store::password_of(&state.pool, user).await?;
+    let ok = verify_blocking(password.to_string(), found.as_ref().map(|f| f.1.clone())).await?;
+    match found {
+        Some((user_id, _, auth_stamp)) if ok => {
+            store::clear_failures(&state.pool, user).await?;
+            Ok(Credential::User {
+                user_id,
+                auth_stamp,
+            })
+        }
+        _ => match store::record_failure(&state.pool, user, policy).await? {
+            Some(secs) => Err(locked(secs)),
+            None => Err(ApiError::unauthorized("Invalid Username or Password")),
+        },
+    }
+}
+
+fn locked(secs: f64) -> ApiError {
+    let secs = secs.ceil().max(1.0) as u64;
+    ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "TooManyRequests",
+        format!("Too many failed logins for this user name; try again in {secs} seconds"),
+    )
+    .with_retry_after(secs)
+}
+
+async fn verify_api_key(state: &AppState, key: &str) -> Result<Credential, ApiError> {
+    let invalid = || ApiError::unauthorized("Invalid API Key");
+    let Some((id, secret)) = split_api_key(key) else {
+        return Err(invalid());
+    };
+    let found = store::api_key(&state.pool, id).await?;
+    let ok = verify_blocking(secret.to_string(), found.as_ref().map(|f| f.1.clone())).await?;
+    if ok {
+        Ok(Credential::ApiKey {
+            key_id: id.to_string(),
+        })
+    } else {
+        Err(invalid())
+    }
+}
+
+impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let Some(credentials) = basic_credentials(parts) else {
-            return Err(ApiError::unauthorized("Not Authenticated"));
-        };
-        let (user, password) = credentials?;
-        authenticate(state, &user, &password)
-            .await?
-            .ok_or_else(|| ApiError::unauthorized("Invalid Username or Password"))
+        match presented(parts)? {
+            Some(p) => verify(state, p, true).await,
+            None => Err(ApiError::unauthorized("Not Authenticated")),
+        }
+    }
+}
+
+/// An optional principal: for `/auth/status`, which answers anonymous callers too.
+pub async fn optional_principal(
+    parts: &Parts,
+    state: &AppState,
+) -> Result<Option<Principal>, ApiError> {
+    match presented(parts)? {
+        Some(p) => verify(state, p, true).await.map(Some),
+        None => Ok(None),
     }
 }

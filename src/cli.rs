@@ -169,7 +169,7 @@ pub async fn add_user(
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let password = password.to_string();
-    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password))
+    let hash = tokio::task::spawn_blocking(move || auth::hash_secret(&password))
         .await?
         .map_err(|e| anyhow::anyhow!("cannot hash the password: {e}"))?;
     let id = storage::new_id();

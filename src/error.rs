@@ -22,6 +22,8 @@ pub struct ApiError {
     pub errors: Vec<ResponseError>,
     /// Sent as `WWW-Authenticate` so clients (.NET's) know to retry with Basic credentials.
     pub challenge: bool,
+    /// Sent as `Retry-After` (seconds), e.g. while a user name is locked.
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -36,7 +38,13 @@ impl ApiError {
             message: msg.into(),
             errors: Vec::new(),
             challenge: false,
+            retry_after: None,
         }
+    }
+
+    pub fn with_retry_after(mut self, secs: u64) -> Self {
+        self.retry_after = Some(secs);
+        self
     }
 
     /// A request body or value that cannot be read into the request DTO.

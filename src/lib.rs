@@ -52,13 +52,20 @@ pub struct AppState {
     pub pool: PgPool,
     /// Request limits, shared read-only.
     pub config: Arc<HttpConfig>,
+    /// Authentication policy and the verified-credentials cache.
+    pub auth: Arc<auth::AuthConfig>,
 }
 
 impl AppState {
     pub fn new(pool: PgPool, config: HttpConfig) -> Self {
+        Self::with_auth(pool, config, auth::AuthConfig::default())
+    }
+
+    pub fn with_auth(pool: PgPool, config: HttpConfig, auth: auth::AuthConfig) -> Self {
         AppState {
             pool,
             config: Arc::new(config),
+            auth: Arc::new(auth),
         }
     }
 }

@@ -2,9 +2,10 @@
 //! take a bound request DTO and the caller, and answer a SessionInfo or an ApiError.
 
 use crate::AppState;
-use crate::auth::AuthUser;
+use crate::auth::Principal;
 use crate::dto::{GetSession, PatchSession, SessionInfo};
 use crate::error::{ApiError, Result};
+use crate::storage::auth::Credential;
 use crate::storage::sessions::{self, Outcome};
 
 /// ISO 8601 in UTC with milliseconds and `Z`, the form Evo Voice emits.
@@ -14,9 +15,51 @@ pub fn now_iso8601() -> String {
         .to_string()
 }
 
+/// A statement to run as the caller.
+enum Statement<'a> {
+    Patch {
+        id: &'a str,
+        req: &'a PatchSession,
+        now: &'a str,
+    },
+    Get {
+        id: &'a str,
+    },
+}
+
+impl Statement<'_> {
+    async fn run(&self, state: &AppState, cred: &Credential) -> Result<Outcome, sqlx::Error> {
+        match self {
+            Statement::Patch { id, req, now } => {
+                sessions::patch(&state.pool, cred, id, req, now).await
+            }
+            Statement::Get { id } => sessions::get(&state.pool, cred, id).await,
+        }
+    }
+}
+
+/// Runs a statement as `principal`. When the database refuses a credential that came from the
+/// verification cache (password changed, key revoked), what the client presented is verified
+/// afresh once and the statement retried.
+async fn run_as(
+    state: &AppState,
+    principal: &Principal,
+    statement: Statement<'_>,
+) -> Result<Outcome> {
+    let outcome = statement.run(state, &principal.credential).await?;
+    if !matches!(outcome, Outcome::Unauthenticated) {
+        return Ok(outcome);
+    }
+    match principal.reverify(state).await? {
+        Some(fresh) => Ok(statement.run(state, &fresh.credential).await?),
+        None => Ok(outcome),
+    }
+}
+
 fn found(outcome: Outcome, id: &str) -> Result<SessionInfo> {
     match outcome {
         Outcome::Found(s) => Ok(*s),
+        Outcome::Unauthenticated => Err(ApiError::unauthorized("Not Authenticated")),
         Outcome::Forbidden => Err(ApiError::forbidden(
             "You do not have access to the account of this session",
         )),
@@ -28,20 +71,30 @@ fn found(outcome: Outcome, id: &str) -> Result<SessionInfo> {
 
 pub async fn patch_session(
     state: &AppState,
-    user: &AuthUser,
+    principal: &Principal,
     req: PatchSession,
 ) -> Result<SessionInfo> {
     let id = req.session_id.as_deref().unwrap_or_default();
-    let outcome = sessions::patch(&state.pool, user.caller(), id, &req, &now_iso8601()).await?;
+    let now = now_iso8601();
+    let outcome = run_as(
+        state,
+        principal,
+        Statement::Patch {
+            id,
+            req: &req,
+            now: &now,
+        },
+    )
+    .await?;
     found(outcome, id)
 }
 
 pub async fn get_session(
     state: &AppState,
-    user: &AuthUser,
+    principal: &Principal,
     req: GetSession,
 ) -> Result<SessionInfo> {
     let id = req.session_id.as_deref().unwrap_or_default();
-    let outcome = sessions::get(&state.pool, user.caller(), id).await?;
+    let outcome = run_as(state, principal, Statement::Get { id }).await?;
     found(outcome, id)
 }

@@ -158,6 +158,7 @@ fn is_wire_body(res: &Response) -> bool {
 pub fn render_error(format: Format, err: ApiError) -> Response {
     let status = err.status;
     let challenge = err.challenge;
+    let err_retry_after = err.retry_after;
     let mut res = wire::error_body(format, err.response_status());
     *res.status_mut() = status;
     if challenge {
@@ -165,6 +166,10 @@ pub fn render_error(format: Format, err: ApiError) -> Response {
             header::WWW_AUTHENTICATE,
             HeaderValue::from_static(crate::error::BASIC_CHALLENGE),
         );
+    }
+    if let Some(secs) = err_retry_after {
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
     }
     res
 }

@@ -3,7 +3,7 @@
 
 use super::{Binding, RequestInput};
 use crate::AppState;
-use crate::auth::AuthUser;
+use crate::auth::Principal;
 use crate::dto::{GetSession, PatchSession};
 use crate::error::{ApiError, Result};
 use crate::sessions;
@@ -27,7 +27,7 @@ pub fn routes() -> Router<AppState> {
 
 async fn patch_session(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Principal,
     format: Format,
     Path(id): Path<String>,
     input: RequestInput,
@@ -39,7 +39,7 @@ async fn patch_session(
 
 async fn get_session(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Principal,
     format: Format,
     Path(id): Path<String>,
     input: RequestInput,
@@ -81,7 +81,7 @@ async fn predefined(
         ApiError::not_implemented("The operation does not exist for this service")
     })?;
     let (mut parts, body) = req.into_parts();
-    let user = AuthUser::from_request_parts(&mut parts, &state).await?;
+    let user = Principal::from_request_parts(&mut parts, &state).await?;
     let input = RequestInput::read(&parts, body, state.config.max_body_bytes).await?;
     let session = match operation {
         Operation::PatchSession => {

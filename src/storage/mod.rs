@@ -2,6 +2,7 @@
 //! submodules) every SQL statement the server runs. Nothing outside this module writes SQL.
 
 pub mod accounts;
+pub mod auth;
 pub mod sessions;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

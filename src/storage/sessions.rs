@@ -4,6 +4,7 @@
 //! whether the caller may act on the session's account, and a refused row never leaves the
 //! database.
 
+use super::auth::{Credential, CredentialKind};
 use crate::dto::{
     FlowChannels, PatchSession, SessionCallState, SessionDialState, SessionDirections,
     SessionHoldReasons, SessionInfo, SessionQueueStates,
@@ -13,14 +14,6 @@ use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool, Row};
 use std::sync::LazyLock;
 
-/// The caller, as far as storage needs to know it.
-#[derive(Debug, Clone, Copy)]
-pub struct Caller<'a> {
-    pub user_id: &'a str,
-    /// SystemAdministrator: acts in every account.
-    pub is_admin: bool,
-}
-
 /// What a read or patch found.
 #[derive(Debug)]
 pub enum Outcome {
@@ -29,6 +22,8 @@ pub enum Outcome {
     /// The session exists in an account the caller may not act in.
     Forbidden,
     NotFound,
+    /// The credential is no longer valid (session ended, key revoked, password changed).
+    Unauthenticated,
 }
 
 /// Every column of `sessions` that maps to a SessionInfo field, in DTO order; the json columns
@@ -94,55 +89,72 @@ fn select_list(alias: &str) -> String {
         .join(", ")
 }
 
-/// Whether the caller ($2 is_admin, $3 user id) may act in the account of `s`.
-const ALLOWED: &str = "($2 OR EXISTS (SELECT 1 FROM user_accounts ua \
-                        WHERE ua.user_id = $3 AND ua.account_id = s.account_id))";
+/// `target`: the session by id ($1) and whether the principal may act in its account.
+const TARGET: &str = "SELECT s.id, EXISTS (SELECT 1 FROM principal p WHERE p.is_admin OR EXISTS ( \
+        SELECT 1 FROM user_accounts ua WHERE ua.user_id = p.id AND ua.account_id = s.account_id)) AS allowed \
+    FROM sessions s WHERE s.id = $1";
 
-/// One statement, one round trip: find the session and the caller's right to it, update only
-/// when the caller may and something actually changes, and return the row as it now is.
-/// Each SET reads the column's current value (`COALESCE($n, s.col)`), and PostgreSQL re-reads
-/// the row after waiting on a concurrent writer's lock, so patches of different fields never
-/// undo each other.
-static PATCH_SQL: LazyLock<String> = LazyLock::new(|| {
+/// The result kind, decided in SQL so every statement returns exactly one row.
+const KIND: &str = "CASE WHEN NOT EXISTS (SELECT 1 FROM principal) THEN 'unauthenticated' \
+    WHEN NOT EXISTS (SELECT 1 FROM target) THEN 'notfound' \
+    WHEN (SELECT allowed FROM target) THEN 'found' ELSE 'forbidden' END";
+
+/// One statement, one round trip: check the credential (`principal`), find the session and the
+/// principal's right to it, update only when allowed and something actually changes, and
+/// return the row as it now is. Each SET reads the column's current value
+/// (`COALESCE($n, s.col)`), and PostgreSQL re-reads the row after waiting on a concurrent
+/// writer's lock, so patches of different fields never undo each other.
+fn patch_sql(kind: CredentialKind) -> String {
     format!(
-        "WITH target AS (
-            SELECT s.id, {ALLOWED} AS allowed FROM sessions s WHERE s.id = $1
-        ), updated AS (
+        "WITH principal AS ({principal}),
+        target AS ({TARGET}),
+        updated AS (
             UPDATE sessions s SET
-                console_data = COALESCE($4, s.console_data),
-                call_state = COALESCE($5, s.call_state),
-                hold_reason = COALESCE($6, s.hold_reason),
-                queue_state = COALESCE($7, s.queue_state),
-                date_last_modified = $8,
-                last_modified_by = $3
-            FROM target t
+                console_data = COALESCE($2, s.console_data),
+                call_state = COALESCE($3, s.call_state),
+                hold_reason = COALESCE($4, s.hold_reason),
+                queue_state = COALESCE($5, s.queue_state),
+                date_last_modified = $6,
+                last_modified_by = p.id
+            FROM target t, principal p
             WHERE s.id = t.id AND t.allowed
-              AND (s.console_data IS DISTINCT FROM COALESCE($4, s.console_data)
-                OR s.call_state IS DISTINCT FROM COALESCE($5, s.call_state)
-                OR s.hold_reason IS DISTINCT FROM COALESCE($6, s.hold_reason)
-                OR s.queue_state IS DISTINCT FROM COALESCE($7, s.queue_state))
+              AND (s.console_data IS DISTINCT FROM COALESCE($2, s.console_data)
+                OR s.call_state IS DISTINCT FROM COALESCE($3, s.call_state)
+                OR s.hold_reason IS DISTINCT FROM COALESCE($4, s.hold_reason)
+                OR s.queue_state IS DISTINCT FROM COALESCE($5, s.queue_state))
             RETURNING s.*
         )
-        SELECT 'updated' AS result_kind, {updated} FROM updated u
-        UNION ALL
-        SELECT CASE WHEN t.allowed THEN 'unchanged' ELSE 'forbidden' END, {current}
-        FROM target t LEFT JOIN sessions s ON s.id = t.id AND t.allowed
-        WHERE NOT EXISTS (SELECT 1 FROM updated)",
+        SELECT k.result_kind, r.* FROM (SELECT {KIND} AS result_kind) k
+        LEFT JOIN LATERAL (
+            SELECT {updated} FROM updated u
+            UNION ALL
+            SELECT {current} FROM target t JOIN sessions s ON s.id = t.id
+            WHERE t.allowed AND NOT EXISTS (SELECT 1 FROM updated)
+        ) r ON true",
+        principal = kind.principal_sql(7),
         updated = select_list("u"),
         current = select_list("s"),
     )
-});
+}
 
-static GET_SQL: LazyLock<String> = LazyLock::new(|| {
+fn get_sql(kind: CredentialKind) -> String {
     format!(
-        "WITH target AS (
-            SELECT s.id, {ALLOWED} AS allowed FROM sessions s WHERE s.id = $1
-        )
-        SELECT CASE WHEN t.allowed THEN 'found' ELSE 'forbidden' END AS result_kind, {current}
-        FROM target t LEFT JOIN sessions s ON s.id = t.id AND t.allowed",
+        "WITH principal AS ({principal}),
+        target AS ({TARGET})
+        SELECT k.result_kind, r.* FROM (SELECT {KIND} AS result_kind) k
+        LEFT JOIN LATERAL (
+            SELECT {current} FROM target t JOIN sessions s ON s.id = t.id WHERE t.allowed
+        ) r ON true",
+        principal = kind.principal_sql(2),
         current = select_list("s"),
     )
-});
+}
+
+/// The statements, built once per credential kind (sqlx then prepares each once per connection).
+static PATCH_SQL: LazyLock<Vec<String>> =
+    LazyLock::new(|| CredentialKind::ALL.iter().map(|k| patch_sql(*k)).collect());
+static GET_SQL: LazyLock<Vec<String>> =
+    LazyLock::new(|| CredentialKind::ALL.iter().map(|k| get_sql(*k)).collect());
 
 /// Insert or replace a whole session by id.
 static UPSERT_SQL: LazyLock<String> = LazyLock::new(|| {
@@ -171,49 +183,43 @@ static UPSERT_SQL: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-/// Applies `patch` to session `id` as `caller`, stamping `now` when something changed.
+/// Applies `patch` to session `id` as the holder of `cred`, stamping `now` when something changed.
 pub async fn patch(
     pool: &PgPool,
-    caller: Caller<'_>,
+    cred: &Credential,
     id: &str,
     patch: &PatchSession,
     now: &str,
 ) -> Result<Outcome, sqlx::Error> {
-    let row = sqlx::query(&PATCH_SQL)
+    let q = sqlx::query(&PATCH_SQL[cred.kind().index()])
         .bind(id)
-        .bind(caller.is_admin)
-        .bind(caller.user_id)
         .bind(patch.console_data.as_deref())
         .bind(patch.call_state.map(|v| v.as_str()))
         .bind(patch.hold_reason.map(|v| v.as_str()))
         .bind(patch.queue_state.map(|v| v.as_str()))
-        .bind(now)
-        .fetch_optional(pool)
+        .bind(now);
+    let row = cred.bind(q).fetch_one(pool).await?;
+    outcome(row)
+}
+
+/// Reads session `id` as the holder of `cred`.
+pub async fn get(pool: &PgPool, cred: &Credential, id: &str) -> Result<Outcome, sqlx::Error> {
+    let row = cred
+        .bind(sqlx::query(&GET_SQL[cred.kind().index()]).bind(id))
+        .fetch_one(pool)
         .await?;
     outcome(row)
 }
 
-/// Reads session `id` as `caller`.
-pub async fn get(pool: &PgPool, caller: Caller<'_>, id: &str) -> Result<Outcome, sqlx::Error> {
-    let row = sqlx::query(&GET_SQL)
-        .bind(id)
-        .bind(caller.is_admin)
-        .bind(caller.user_id)
-        .fetch_optional(pool)
-        .await?;
-    outcome(row)
-}
-
-fn outcome(row: Option<PgRow>) -> Result<Outcome, sqlx::Error> {
-    let Some(row) = row else {
-        return Ok(Outcome::NotFound);
-    };
+fn outcome(row: PgRow) -> Result<Outcome, sqlx::Error> {
     // Named apart from SessionInfo's own `outcome` column.
     let kind: &str = row.try_get("result_kind")?;
-    if kind == "forbidden" {
-        return Ok(Outcome::Forbidden);
-    }
-    Ok(Outcome::Found(Box::new(decode(&row)?)))
+    Ok(match kind {
+        "unauthenticated" => Outcome::Unauthenticated,
+        "notfound" => Outcome::NotFound,
+        "forbidden" => Outcome::Forbidden,
+        _ => Outcome::Found(Box::new(decode(&row)?)),
+    })
 }
 
 /// Inserts or replaces `s` (which must have an id and an account id) inside `tx`.

@@ -1,0 +1,328 @@
+//! SQL for authentication: login sessions, API keys, login throttling, and the `principal`
+//! common table expression that folds the credential check into every session statement.
+
+use sqlx::postgres::{PgArguments, PgRow};
+use sqlx::query::Query;
+use sqlx::{PgPool, Postgres, Row};
+use std::time::Duration;
+
+/// A credential already checked in memory (or a session id, checked only by the database),
+/// re-validated by the statement that uses it, so a revoked key, an ended session or a changed
+/// password stops working at once on every server instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    /// A user whose password was verified against the hash carrying this `auth_stamp`.
+    User { user_id: String, auth_stamp: i64 },
+    /// A verified API key, by its public id.
+    ApiKey { key_id: String },
+    /// A login session, by the SHA-256 (hex) of its id.
+    Session { id_hash: String },
+}
+
+/// The statement shape a credential needs; statements are built once per kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CredentialKind {
+    User,
+    ApiKey,
+    Session,
+}
+
+impl CredentialKind {
+    pub const ALL: [CredentialKind; 3] = [
+        CredentialKind::User,
+        CredentialKind::ApiKey,
+        CredentialKind::Session,
+    ];
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The `principal` CTE body for this kind, its parameters numbered from `first`; it yields
+    /// at most one row: the acting user's id and whether they are a SystemAdministrator.
+    pub fn principal_sql(self, first: usize) -> String {
+        let select = "SELECT u.id, 'SystemAdministrator' = ANY (u.roles) AS is_admin FROM users u";
+        match self {
+            CredentialKind::User => format!(
+                "{select} WHERE u.id = ${first} AND u.auth_stamp = ${}",
+                first + 1
+            ),
+            CredentialKind::ApiKey => format!(
+                "{select} JOIN api_keys k ON k.user_id = u.id \
+                 WHERE k.id = ${first} AND k.revoked_at IS NULL"
+            ),
+            CredentialKind::Session => format!(
+                "{select} JOIN auth_sessions a ON a.user_id = u.id \
+                 WHERE a.id_hash = ${first} AND a.expires_at > now()"
+            ),
+        }
+    }
+}
+
+impl Credential {
+    pub fn kind(&self) -> CredentialKind {
+        match self {
+            Credential::User { .. } => CredentialKind::User,
+            Credential::ApiKey { .. } => CredentialKind::ApiKey,
+            Credential::Session { .. } => CredentialKind::Session,
+        }
+    }
+
+    /// Binds this credential's parameters, in the order [`CredentialKind::principal_sql`]
+    /// numbers them.
+    pub fn bind<'q>(
+        &'q self,
+        q: Query<'q, Postgres, PgArguments>,
+    ) -> Query<'q, Postgres, PgArguments> {
+        match self {
+            Credential::User {
+                user_id,
+                auth_stamp,
+            } => q.bind(user_id.as_str()).bind(*auth_stamp),
+            Credential::ApiKey { key_id } => q.bind(key_id.as_str()),
+            Credential::Session { id_hash } => q.bind(id_hash.as_str()),
+        }
+    }
+}
+
+/// A user as `/auth/*` answers need it.
+#[derive(Debug, Clone)]
+pub struct UserInfo {
+    pub id: String,
+    pub email: String,
+    pub display_name: Option<String>,
+    pub roles: Vec<String>,
+    /// (id, name) of every account the user belongs to, by name.
+    pub accounts: Vec<(String, String)>,
+}
+
+/// The user a credential stands for, if it is still valid.
+pub async fn resolve(pool: &PgPool, cred: &Credential) -> Result<Option<UserInfo>, sqlx::Error> {
+    let sql = format!(
+        "WITH principal AS ({})
+        SELECT u.id, u.email, u.display_name, u.roles,
+            COALESCE(array_agg(a.id ORDER BY a.name, a.id) FILTER (WHERE a.id IS NOT NULL), '{{}}') AS account_ids,
+            COALESCE(array_agg(a.name ORDER BY a.name, a.id) FILTER (WHERE a.id IS NOT NULL), '{{}}') AS account_names
+        FROM principal p JOIN users u ON u.id = p.id
+        LEFT JOIN user_accounts ua ON ua.user_id = u.id
+        LEFT JOIN accounts a ON a.id = ua.account_id
+        GROUP BY u.id",
+        cred.kind().principal_sql(1)
+    );
+    let row = cred.bind(sqlx::query(&sql)).fetch_optional(pool).await?;
+    row.as_ref().map(user_info).transpose()
+}
+
+fn user_info(r: &PgRow) -> Result<UserInfo, sqlx::Error> {
+    let ids: Vec<String> = r.try_get("account_ids")?;
+    let names: Vec<String> = r.try_get("account_names")?;
+    Ok(UserInfo {
+        id: r.try_get("id")?,
+        email: r.try_get("email")?,
+        display_name: r.try_get("display_name")?,
+        roles: r.try_get("roles")?,
+        accounts: ids.into_iter().zip(names).collect(),
+    })
+}
+
+/// A user's id, password hash and stamp, by e-mail (case-insensitive).
+pub async fn password_of(
+    pool: &PgPool,
+    email: &str,
+) -> Result<Option<(String, String, i64)>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT id, password_hash, auth_stamp FROM users WHERE lower(email) = lower($1)",
+    )
+    .bind(email)
+    .fetch_optional(pool)
+    .await?;
+    row.map(|r| {
+        Ok((
+            r.try_get("id")?,
+            r.try_get("password_hash")?,
+            r.try_get("auth_stamp")?,
+        ))
+    })
+    .transpose()
+}
+
+/// An API key's owner and secret hash, when the key exists and is not revoked.
+pub async fn api_key(pool: &PgPool, key_id: &str) -> Result<Option<(String, String)>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT user_id, secret_hash FROM api_keys WHERE id = $1 AND revoked_at IS NULL",
+    )
+    .bind(key_id)
+    .fetch_optional(pool)
+    .await?;
+    row.map(|r| Ok((r.try_get("user_id")?, r.try_get("secret_hash")?)))
+        .transpose()
+}
+
+pub async fn create_session(
+    pool: &PgPool,
+    id_hash: &str,
+    user_id: &str,
+    remember_me: bool,
+    ttl: Duration,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO auth_sessions (id_hash, user_id, remember_me, expires_at) \
+         VALUES ($1, $2, $3, now() + make_interval(secs => $4))",
+    )
+    .bind(id_hash)
+    .bind(user_id)
+    .bind(remember_me)
+    .bind(ttl.as_secs_f64())
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Ends a login session; expired sessions of anyone are swept at the same time.
+pub async fn end_session(pool: &PgPool, id_hash: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM auth_sessions WHERE id_hash = $1 OR expires_at < now()")
+        .bind(id_hash)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Login throttling policy.
+#[derive(Debug, Clone)]
+pub struct ThrottlePolicy {
+    /// Failures within `window` that lock the user name for `lockout`.
+    pub max_failures: i32,
+    pub window: Duration,
+    pub lockout: Duration,
+}
+
+impl Default for ThrottlePolicy {
+    fn default() -> Self {
+        ThrottlePolicy {
+            max_failures: 10,
+            window: Duration::from_secs(300),
+            lockout: Duration::from_secs(300),
+        }
+    }
+}
+
+/// Seconds left on the lock of this user name, if it is locked.
+pub async fn locked_for(pool: &PgPool, user_name: &str) -> Result<Option<f64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT EXTRACT(EPOCH FROM locked_until - now())::float8 FROM login_throttle \
+         WHERE user_name = lower($1) AND locked_until > now()",
+    )
+    .bind(user_name)
+    .fetch_optional(pool)
+    .await
+}
+
+/// Counts a failed login; returns the seconds of lock it caused, if it caused one. One
+/// statement, so concurrent failures on several instances all count.
+pub async fn record_failure(
+    pool: &PgPool,
+    user_name: &str,
+    p: &ThrottlePolicy,
+) -> Result<Option<f64>, sqlx::Error> {
+    let locked: Option<bool> = sqlx::query_scalar(
+        "INSERT INTO login_throttle AS t (user_name, failures, window_start) VALUES (lower($1), 1, now())
+         ON CONFLICT (user_name) DO UPDATE SET
+            failures = CASE WHEN t.window_start < now() - make_interval(secs => $2) THEN 1
+                            ELSE t.failures + 1 END,
+            window_start = CASE WHEN t.window_start < now() - make_interval(secs => $2) THEN now()
+                                ELSE t.window_start END
+         RETURNING failures >= $3",
+    )
+    .bind(user_name)
+    .bind(p.window.as_secs_f64())
+    .bind(p.max_failures)
+    .fetch_optional(pool)
+    .await?;
+    if locked != Some(true) {
+        return Ok(None);
+    }
+    // Lock, and start counting afresh for the time after the lock.
+    sqlx::query(
+        "UPDATE login_throttle SET locked_until = now() + make_interval(secs => $2), failures = 0, \
+         window_start = now() WHERE user_name = lower($1)",
+    )
+    .bind(user_name)
+    .bind(p.lockout.as_secs_f64())
+    .execute(pool)
+    .await?;
+    Ok(Some(p.lockout.as_secs_f64()))
+}
+
+/// A successful login clears the user name's failures.
+pub async fn clear_failures(pool: &PgPool, user_name: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM login_throttle WHERE user_name = lower($1)")
+        .bind(user_name)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+pub async fn create_api_key(
+    pool: &PgPool,
+    id: &str,
+    user_id: &str,
+    name: Option<&str>,
+    secret_hash: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO api_keys (id, user_id, name, secret_hash) VALUES ($1, $2, $3, $4)")
+        .bind(id)
+        .bind(user_id)
+        .bind(name)
+        .bind(secret_hash)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// One line of `apikey list`.
+#[derive(Debug, Clone)]
+pub struct ApiKeyListing {
+    pub id: String,
+    pub email: String,
+    pub name: Option<String>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub revoked_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+pub async fn list_api_keys(pool: &PgPool) -> Result<Vec<ApiKeyListing>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT k.id, u.email, k.name, k.created_at, k.revoked_at FROM api_keys k \
+         JOIN users u ON u.id = k.user_id ORDER BY k.created_at, k.id",
+    )
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(ApiKeyListing {
+                id: r.try_get("id")?,
+                email: r.try_get("email")?,
+                name: r.try_get("name")?,
+                created_at: r.try_get("created_at")?,
+                revoked_at: r.try_get("revoked_at")?,
+            })
+        })
+        .collect()
+}
+
+/// Revokes a key; false when no unrevoked key has this id.
+pub async fn revoke_api_key(pool: &PgPool, id: &str) -> Result<bool, sqlx::Error> {
+    let done =
+        sqlx::query("UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL")
+            .bind(id)
+            .execute(pool)
+            .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The id of the user with this e-mail.
+pub async fn user_id_by_email(pool: &PgPool, email: &str) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM users WHERE lower(email) = lower($1)")
+        .bind(email)
+        .fetch_optional(pool)
+        .await
+}
