@@ -1,0 +1,398 @@
+"""Runs the real `servicestack` (PyPI) JsonServiceClient against a running voice-api.
+
+    python conformance.py BASE_URL USER PASSWORD SESSION_ID EXPECTED_JSON_FILE
+
+(each argument may instead come from the environment: BASE_URL, USER_NAME, PASSWORD, SESSION_ID,
+EXPECTED). The expected file is written by tests/clients.rs:
+  { "session": <the seeded SessionInfo>, "userId": "<id of USER>",
+    "unknownSessionId": "...", "notFound": <responseStatus>, "unauthorized": <responseStatus> }
+
+Every response is compared WHOLE with what the server must answer: the seeded session with the
+patched fields replaced. dateLastModified and lastModifiedBy are checked on their own (the time of
+the patch, the caller's user id). Exits 1 with a diff on any mismatch.
+"""
+
+import copy
+import datetime
+import json
+import os
+import re
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Dict, List, Optional
+
+from dataclasses_json import LetterCase, Undefined, dataclass_json
+from servicestack import IGet, IPatch, IReturn, JsonServiceClient, WebServiceException
+from servicestack.reflection import to_json
+
+# ---- DTOs, as `x python` generates them from the seed ----
+
+
+class SessionDialState(str, Enum):
+    NONE = 'None'
+    ACTIVE = 'Active'
+
+
+class SessionCallState(str, Enum):
+    DISCONNECTED = 'Disconnected'
+    RINGING = 'Ringing'
+    CONNECTED = 'Connected'
+    HOLD = 'Hold'
+    PASSIVE = 'Passive'
+
+
+class SessionQueueStates(str, Enum):
+    NONE = 'None'
+    QUEUED = 'Queued'
+    RINGING = 'Ringing'
+    CONNECTED = 'Connected'
+    HOLD = 'Hold'
+    DISCONNECTED = 'Disconnected'
+
+
+class FlowChannels(str, Enum):
+    VOICE = 'Voice'
+    CHAT = 'Chat'
+    FAX = 'Fax'
+
+
+class SessionHoldReasons(str, Enum):
+    NONE = 'None'
+    TRANSFERRING = 'Transferring'
+
+
+class SessionMemberCallState(str, Enum):
+    NONE = 'None'
+    RINGING = 'Ringing'
+    CONNECTED = 'Connected'
+    HOLD = 'Hold'
+
+
+class SessionMemberRoles(str, Enum):
+    NONE = 'None'
+    CALLER = 'Caller'
+    AGENT = 'Agent'
+    TRANSFER = 'Transfer'
+
+
+class SessionDirections(str, Enum):
+    INCOMING = 'Incoming'
+    OUTGOING = 'Outgoing'
+
+
+@dataclass_json(letter_case=LetterCase.CAMEL, undefined=Undefined.EXCLUDE)
+@dataclass
+class EntityInfo:
+    # The ID of the object
+    id: Optional[str] = None
+    # The date the object was created
+    date_created: Optional[str] = None
+    # The date the object was last modified
+    date_last_modified: Optional[str] = None
+    # The user that created this object
+    created_by: Optional[str] = None
+    # The user that last modified this object
+    last_modified_by: Optional[str] = None
+
+
+@dataclass_json(letter_case=LetterCase.CAMEL, undefined=Undefined.EXCLUDE)
+@dataclass
+class CustomerBreadcrumb:
+    id: Optional[str] = None
+    name: Optional[str] = None
+
+
+@dataclass_json(letter_case=LetterCase.CAMEL, undefined=Undefined.EXCLUDE)
+@dataclass
+class SessionLogInfo:
+    date: Optional[str] = None
+    message: Optional[str] = None
+
+
+@dataclass_json(letter_case=LetterCase.CAMEL, undefined=Undefined.EXCLUDE)
+@dataclass
+class SessionMemberInfo:
+    identity: Optional[str] = None
+    endpoint_id: Optional[str] = None
+    display_name: Optional[str] = None
+    is_original_member: bool = False
+    avatar_url: Optional[str] = None
+    application_data: Optional[Dict[str, str]] = None
+    call_state: Optional[SessionMemberCallState] = None
+    role: Optional[SessionMemberRoles] = None
+    call_sid: Optional[str] = None
+    muted: bool = False
+
+
+@dataclass_json(letter_case=LetterCase.CAMEL, undefined=Undefined.EXCLUDE)
+@dataclass
+class SessionInfo(EntityInfo):
+    dial_state: Optional[SessionDialState] = None
+    call_state: Optional[SessionCallState] = None
+    queue_state: Optional[SessionQueueStates] = None
+    account_id: Optional[str] = None
+    account_name: Optional[str] = None
+    customer_id: Optional[str] = None
+    customer_breadcrumb: Optional[List[CustomerBreadcrumb]] = None
+    customer_name: Optional[str] = None
+    endpoint_id: Optional[str] = None
+    endpoint_name: Optional[str] = None
+    date_completed: Optional[str] = None
+    destination: Optional[str] = None
+    to_address: Optional[str] = None
+    from_address: Optional[str] = None
+    from_name: Optional[str] = None
+    answered_by_name: Optional[str] = None
+    queue_member_id: Optional[str] = None
+    channel: Optional[FlowChannels] = None
+    ended: bool = False
+    outcome: Optional[str] = None
+    call_sid: Optional[str] = None
+    console_data: Optional[str] = None
+    hold_queue_name: Optional[str] = None
+    held_by_user_id: Optional[str] = None
+    hold_reason: Optional[SessionHoldReasons] = None
+    conference_sid: Optional[str] = None
+    display_name: Optional[str] = None
+    log: Optional[List[SessionLogInfo]] = None
+    members: Optional[List[SessionMemberInfo]] = None
+    callback_number: Optional[str] = None
+    answered_by_id: Optional[str] = None
+    direction: Optional[SessionDirections] = None
+    from_phone_number: Optional[str] = None
+    most_recent_participant_call_sid: Optional[str] = None
+    was_missed: bool = False
+    ring_queue_id: Optional[str] = None
+
+
+# @Route("/sessions/{sessionId}", "PATCH")
+@dataclass_json(letter_case=LetterCase.CAMEL, undefined=Undefined.EXCLUDE)
+@dataclass
+class PatchSession(IReturn[SessionInfo], IPatch):
+    session_id: Optional[str] = None
+    console_data: Optional[str] = None
+    call_state: Optional[SessionCallState] = None
+    hold_reason: Optional[SessionHoldReasons] = None
+    queue_state: Optional[SessionQueueStates] = None
+
+
+# @Route("/sessions/{sessionId}", "GET")
+@dataclass_json(letter_case=LetterCase.CAMEL, undefined=Undefined.EXCLUDE)
+@dataclass
+class GetSession(IReturn[SessionInfo], IGet):
+    session_id: Optional[str] = None
+
+
+# ---- inputs ----
+
+def arg(index: int, env: str) -> Optional[str]:
+    return sys.argv[index] if len(sys.argv) > index else os.environ.get(env)
+
+
+BASE_URL = arg(1, 'BASE_URL')
+USER = arg(2, 'USER_NAME')
+PASSWORD = arg(3, 'PASSWORD')
+SESSION_ID = arg(4, 'SESSION_ID')
+EXPECTED_SOURCE = arg(5, 'EXPECTED')
+if not BASE_URL or not USER or PASSWORD is None or not SESSION_ID or not EXPECTED_SOURCE:
+    print('usage: python conformance.py BASE_URL USER PASSWORD SESSION_ID EXPECTED_JSON_FILE',
+          file=sys.stderr)
+    sys.exit(2)
+if EXPECTED_SOURCE.lstrip().startswith('{'):
+    EXPECTED = json.loads(EXPECTED_SOURCE)
+else:
+    with open(EXPECTED_SOURCE, encoding='utf-8') as f:
+        EXPECTED = json.load(f)
+BASE = BASE_URL.rstrip('/')
+
+# ---- comparison ----
+
+ABSENT = object()
+
+
+def show(v) -> str:
+    return '(absent)' if v is ABSENT else json.dumps(v, ensure_ascii=False)
+
+
+def diff(expected, actual, path='$') -> List[str]:
+    """Every difference between two JSON values, as 'path: expected X, got Y' lines."""
+    if isinstance(expected, list) and isinstance(actual, list):
+        out = []
+        if len(expected) != len(actual):
+            out.append(f'{path}: expected {len(expected)} items, got {len(actual)}')
+        for i in range(max(len(expected), len(actual))):
+            e = expected[i] if i < len(expected) else ABSENT
+            a = actual[i] if i < len(actual) else ABSENT
+            out.extend(diff(e, a, f'{path}[{i}]'))
+        return out
+    if isinstance(expected, dict) and isinstance(actual, dict):
+        out = []
+        for k in list(expected) + [k for k in actual if k not in expected]:
+            out.extend(diff(expected.get(k, ABSENT), actual.get(k, ABSENT), f'{path}.{k}'))
+        return out
+    if type(expected) is type(actual) and expected == actual:
+        return []
+    return [f'{path}: expected {show(expected)}, got {show(actual)}']
+
+
+def as_json(dto) -> dict:
+    """The DTO as the JSON the client itself would send (camelCase, nulls omitted)."""
+    return json.loads(to_json(dto))
+
+
+ISO_UTC = re.compile(r'^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,7})?Z$')
+
+
+def parse_utc(text: str) -> float:
+    main, _, frac = text[:-1].partition('.')
+    at = datetime.datetime.strptime(main, '%Y-%m-%dT%H:%M:%S').replace(tzinfo=datetime.timezone.utc)
+    return at.timestamp() + (float('0.' + frac) if frac else 0.0)
+
+
+def session_problems(want: dict, actual, patched_after: Optional[float] = None) -> List[str]:
+    if not isinstance(actual, SessionInfo):
+        return [f'expected a SessionInfo, got {actual!r}']
+    got = as_json(actual)
+    date_last_modified = got.pop('dateLastModified', None)
+    last_modified_by = got.pop('lastModifiedBy', None)
+    want = {k: v for k, v in want.items() if k not in ('dateLastModified', 'lastModifiedBy')}
+    problems = diff(want, got)
+    if last_modified_by != EXPECTED['userId']:
+        problems.append(f"$.lastModifiedBy: expected the caller's id {show(EXPECTED['userId'])}, "
+                        f'got {show(last_modified_by)}')
+    if not isinstance(date_last_modified, str) or not ISO_UTC.match(date_last_modified):
+        problems.append(f'$.dateLastModified: expected an ISO 8601 UTC time, got {show(date_last_modified)}')
+    elif patched_after is not None:
+        at = parse_utc(date_last_modified)
+        if not (patched_after - 2 <= at <= time.time() + 2):
+            problems.append(f'$.dateLastModified: {date_last_modified} is not the time of the patch')
+    return problems
+
+
+# ---- checks ----
+
+passed = 0
+failed = 0
+
+
+def check(name: str, body) -> None:
+    global passed, failed
+    try:
+        problems = body()
+    except WebServiceException as e:
+        problems = [f'threw WebServiceException {e.status_code}: {e.response_status}']
+    except Exception:  # noqa: BLE001 - any failure is reported, not raised
+        problems = [f'threw {traceback.format_exc()}']
+    if problems:
+        failed += 1
+        print(f'FAIL {name}\n  ' + '\n  '.join(problems))
+    else:
+        passed += 1
+        print(f'ok   {name}')
+
+
+class Recorder:
+    """Records each request's method and URL, through the client's request filter."""
+
+    def __init__(self):
+        self.requests: List[str] = []
+
+    def __call__(self, info):
+        self.requests.append(f'{info.method} {info.url}')
+
+
+def new_client(base_path: Optional[str] = 'api', password: str = PASSWORD) -> JsonServiceClient:
+    client = JsonServiceClient(BASE_URL)
+    if base_path != 'api':
+        client.set_base_path(base_path)
+    client.set_credentials(USER, password)
+    client.request_filter = Recorder()
+    return client
+
+
+def expect_error(name: str, expected_status: dict, call) -> None:
+    def body():
+        try:
+            result = call()
+        except WebServiceException as e:
+            if e.response_status is None:
+                return [f'WebServiceException {e.status_code} without a responseStatus']
+            return diff(expected_status, as_json(e.response_status), '$.responseStatus')
+        return [f'expected an error, got {result!r}']
+    check(name, body)
+
+
+current = copy.deepcopy(EXPECTED['session'])
+
+
+def patch_then_get(label: str, client: JsonServiceClient, patch: dict, reply_base: str) -> None:
+    global current
+    want = {**current, **as_json(PatchSession(**patch))}
+    want.pop('sessionId', None)
+    patched = {}
+
+    def do_patch():
+        client.request_filter.requests.clear()
+        started = time.time()
+        res = client.patch(PatchSession(session_id=SESSION_ID, **patch))
+        problems = session_problems(want, res, patched_after=started)
+        if isinstance(res, SessionInfo):
+            patched['json'] = as_json(res)
+            if res.date_last_modified == current.get('dateLastModified'):
+                problems.append(f'$.dateLastModified: unchanged by the patch ({res.date_last_modified})')
+        problems += diff([f'PATCH {reply_base}/PatchSession'], client.request_filter.requests, '$requests')
+        return problems
+
+    def do_get():
+        client.request_filter.requests.clear()
+        res = client.get(GetSession(session_id=SESSION_ID))
+        if 'json' in patched:
+            problems = diff(patched['json'], as_json(res)) if isinstance(res, SessionInfo) \
+                else [f'expected a SessionInfo, got {res!r}']
+        else:
+            problems = session_problems(want, res)
+        problems += diff([f'GET {reply_base}/GetSession?sessionId={SESSION_ID}'],
+                         client.request_filter.requests, '$requests')
+        return problems
+
+    check(f'{label}: patch(PatchSession) returns the whole patched SessionInfo', do_patch)
+    check(f'{label}: get(GetSession) returns the same SessionInfo', do_get)
+    current = {**want, 'dateLastModified': patched.get('json', {}).get('dateLastModified'),
+               'lastModifiedBy': EXPECTED['userId']}
+
+
+# Default base path: /api/{Op}.
+api_client = new_client()
+patch_then_get('/api', api_client, dict(
+    console_data='python /api — “patched” <ok> & done',
+    call_state=SessionCallState.HOLD,
+    hold_reason=SessionHoldReasons.TRANSFERRING,
+    queue_state=SessionQueueStates.QUEUED,
+), f'{BASE}/api')
+
+# A sparse patch: only the fields sent change.
+patch_then_get('/api sparse', api_client, dict(console_data='python sparse'), f'{BASE}/api')
+
+# An empty base path: the older predefined routes /json/reply/{Op}.
+reply_client = new_client(base_path='')
+patch_then_get('/json/reply', reply_client, dict(
+    console_data='python /json/reply',
+    call_state=SessionCallState.CONNECTED,
+    hold_reason=SessionHoldReasons.NONE,
+    queue_state=SessionQueueStates.CONNECTED,
+), f'{BASE}/json/reply')
+
+# Errors are raised as WebServiceException carrying the server's whole responseStatus.
+unknown = PatchSession(session_id=EXPECTED['unknownSessionId'], console_data='x')
+expect_error('/api: patch of an unknown session raises NotFound', EXPECTED['notFound'],
+             lambda: new_client().patch(unknown))
+expect_error('/json/reply: patch of an unknown session raises NotFound', EXPECTED['notFound'],
+             lambda: new_client(base_path='').patch(unknown))
+expect_error('/api: a wrong password raises Unauthorized', EXPECTED['unauthorized'],
+             lambda: new_client(password=PASSWORD + '-wrong').get(GetSession(session_id=SESSION_ID)))
+
+print(f'python conformance: {passed} passed, {failed} failed')
+sys.exit(0 if failed == 0 else 1)
