@@ -454,7 +454,6 @@ async fn dotnet_json_service_client_patch_on_the_custom_route() {
 /// `POST` with `X-Http-Method-Override: PATCH` is a PATCH (ServiceStack hosts take the verb
 /// from that header on every request).
 #[tokio::test]
-#[ignore = "pending: XML module / method override"]
 async fn post_with_method_override_patch_is_a_patch() {
     let id = "64a1f0c2b3d4e5f6a7b8c9d3";
     let session = full_session(id);
@@ -673,7 +672,6 @@ async fn send_xml(req: reqwest::RequestBuilder) -> (reqwest::StatusCode, String,
 /// .NET XmlServiceClient: the seed's sample request, byte for byte but for the session id;
 /// the answer is the whole SessionInfo in DataContract XML.
 #[tokio::test]
-#[ignore = "pending: XML module / method override"]
 async fn dotnet_xml_service_client_patch_answers_datacontract_xml() {
     let id = "64a1f0c2b3d4e5f6a7b8c9d4";
     let mut session = full_session(id);
