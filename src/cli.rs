@@ -45,6 +45,11 @@ pub enum Command {
         /// The file to read, or `-` for standard input.
         file: String,
     },
+    /// Print the SQL the server runs for a PATCH authenticated by password ($1 session id,
+    /// $2 consoleData, $3 callState, $4 holdReason, $5 queueState, $6 now, $7 user id,
+    /// $8 auth stamp); used by `scripts/bench` to give PostgreSQL the same work.
+    #[command(hide = true)]
+    PatchSql,
 }
 
 #[derive(Debug, Args)]
@@ -119,6 +124,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let pool = storage::open(&cli.database_url, &PoolSettings::default()).await?;
             let id = add_user(&pool, &account, &email, &password, name.as_deref(), &roles).await?;
             println!("{id}");
+            Ok(())
+        }
+        Command::PatchSql => {
+            println!(
+                "{}",
+                storage::sessions::patch_statement(storage::auth::CredentialKind::User)
+            );
             Ok(())
         }
         Command::Import { file } => {

@@ -183,6 +183,12 @@ static UPSERT_SQL: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
+/// The PATCH statement for a kind of credential, as the server runs it (for benchmarks that
+/// compare the server with PostgreSQL running the same statement).
+pub fn patch_statement(kind: CredentialKind) -> &'static str {
+    &PATCH_SQL[kind.index()]
+}
+
 /// Applies `patch` to session `id` as the holder of `cred`, stamping `now` when something changed.
 pub async fn patch(
     pool: &PgPool,
