@@ -218,6 +218,14 @@ impl std::fmt::Debug for Principal {
 }
 
 impl Principal {
+    /// The login session id the client presented, when that is how it authenticated.
+    pub fn session_id(&self) -> Option<String> {
+        match &self.presented {
+            Presented::Session(id) => Some(id.clone()),
+            _ => None,
+        }
+    }
+
     /// After the database refused a cached credential (password changed, key revoked): drop the
     /// cache entry and verify what was presented from scratch. None for a session id, which
     /// has nothing to re-verify.
@@ -227,6 +235,14 @@ impl Principal {
         };
         state.auth.cache.evict(&slot);
         verify(state, self.presented.clone(), false).await.map(Some)
+    }
+}
+
+/// The user name and password of an `Authorization: Basic` header, if the request has one.
+pub fn basic_credentials(parts: &Parts) -> Option<(String, String)> {
+    match presented(parts) {
+        Ok(Some(Presented::Basic { user, password })) => Some((user, password)),
+        _ => None,
     }
 }
 

@@ -40,6 +40,9 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage API keys.
+    #[command(subcommand, name = "apikey")]
+    ApiKey(ApiKeyCommand),
     /// Import sessions from a JSON array of SessionInfo documents (FILE, or - for stdin).
     Import {
         /// The file to read, or `-` for standard input.
@@ -63,6 +66,14 @@ pub struct ServeArgs {
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "VOICE_API_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,
+    /// Browser origins allowed to call the API with credentials (comma-separated).
+    #[arg(
+        long,
+        env = "VOICE_API_CORS_ORIGINS",
+        value_delimiter = ',',
+        default_value = ""
+    )]
+    pub cors_origins: Vec<String>,
     /// Most PostgreSQL connections the server holds.
     #[arg(long, env = "VOICE_API_DB_MAX_CONNECTIONS", default_value_t = 16)]
     pub db_max_connections: u32,
@@ -103,6 +114,22 @@ pub enum UserCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum ApiKeyCommand {
+    /// Create an API key for a user; prints the key, which is shown only this once.
+    Add {
+        #[arg(long)]
+        email: String,
+        /// A label to recognise the key by.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List keys (id, user, label, created, revoked); never the keys themselves.
+    List,
+    /// Revoke a key by its id; it stops working at once on every server.
+    Revoke { id: String },
+}
+
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve(&cli.database_url, args).await,
@@ -126,6 +153,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{id}");
             Ok(())
         }
+        Command::ApiKey(cmd) => {
+            let pool = storage::open(&cli.database_url, &PoolSettings::default()).await?;
+            apikey(&pool, cmd).await
+        }
         Command::PatchSql => {
             println!(
                 "{}",
@@ -145,6 +176,49 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+async fn apikey(pool: &sqlx::PgPool, cmd: ApiKeyCommand) -> anyhow::Result<()> {
+    use crate::storage::auth as store;
+    match cmd {
+        ApiKeyCommand::Add { email, name } => {
+            let user_id = store::user_id_by_email(pool, &email)
+                .await?
+                .with_context(|| format!("no user with e-mail {email}"))?;
+            let (id, key) = auth::new_api_key();
+            let secret = key.rsplit('_').next().unwrap_or_default().to_string();
+            let hash = tokio::task::spawn_blocking(move || auth::hash_secret(&secret))
+                .await?
+                .map_err(|e| anyhow::anyhow!("cannot hash the key: {e}"))?;
+            store::create_api_key(pool, &id, &user_id, name.as_deref(), &hash).await?;
+            println!("key id {id} for {email}; the key is shown only now:");
+            println!("{key}");
+        }
+        ApiKeyCommand::List => {
+            let keys = store::list_api_keys(pool).await?;
+            for k in &keys {
+                let revoked = k
+                    .revoked_at
+                    .map(|t| format!("revoked {}", t.to_rfc3339()))
+                    .unwrap_or_else(|| "active".into());
+                println!(
+                    "{}\t{}\t{}\t{}\t{revoked}",
+                    k.id,
+                    k.email,
+                    k.name.as_deref().unwrap_or("-"),
+                    k.created_at.to_rfc3339()
+                );
+            }
+            println!("{} keys", keys.len());
+        }
+        ApiKeyCommand::Revoke { id } => {
+            if !store::revoke_api_key(pool, &id).await? {
+                bail!("no active API key with id {id}");
+            }
+            println!("revoked {id}");
+        }
+    }
+    Ok(())
 }
 
 fn check_id(what: &str, id: &str) -> anyhow::Result<()> {
@@ -220,6 +294,11 @@ async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
         pool,
         HttpConfig {
             max_body_bytes: args.max_body_bytes,
+            cors_origins: args
+                .cors_origins
+                .into_iter()
+                .filter(|o| !o.trim().is_empty())
+                .collect(),
         },
     );
     server::run(listener, state, server::shutdown_signal()).await?;

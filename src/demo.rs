@@ -43,7 +43,10 @@ pub async fn seed(pool: &PgPool) -> anyhow::Result<Demo> {
     let mut tx = pool.begin().await?;
     accounts::ensure_account(&mut tx, ACCOUNT_ID, ACCOUNT_NAME).await?;
     tx.commit().await?;
-    if accounts::find_user_by_email(pool, EMAIL).await?.is_none() {
+    if crate::storage::auth::user_id_by_email(pool, EMAIL)
+        .await?
+        .is_none()
+    {
         let roles = ["Manager".to_string()];
         crate::cli::add_user(
             pool,

@@ -358,3 +358,53 @@ pub struct ResponseStatus {
 pub struct ErrorResponse {
     pub response_status: ResponseStatus,
 }
+
+/// ServiceStack's `Authenticate` request (`/auth`, `/auth/{provider}`, `/api/Authenticate`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Authenticate {
+    pub provider: Option<String>,
+    pub user_name: Option<String>,
+    pub password: Option<String>,
+    pub remember_me: bool,
+}
+
+/// ServiceStack's `AuthenticateResponse`, members in its DataMember order; nulls omitted.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthenticateResponse {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<Vec<String>>,
+}
+
+/// Evo Voice's `UserInfo` (`GET /auth/status`): who the caller is, or `isAuthenticated: false`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserInfo {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    pub is_authenticated: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email_address: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account_ids: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account_names: Option<Vec<String>>,
+}

@@ -8,7 +8,8 @@
 //! - [`wire`]: formats: negotiation, request binding, JSON and DataContract XML writers.
 //! - [`dto`]: the request and response DTOs as the seed defines them.
 //! - [`sessions`]: the operations, independent of route and format.
-//! - [`auth`]: who is calling (Basic credentials, argon2id password hashes).
+//! - [`auth`]: who is calling (Basic, API keys, login sessions; argon2id hashes; the cache).
+//! - [`login`]: the Authenticate operations (login, logout, current session, status).
 //! - [`storage`]: PostgreSQL: pool, migrations, and every SQL statement.
 //! - [`import`], [`demo`]: loading sessions from JSON; seeding demo data.
 //! - [`error`]: the one error type, rendered as a ServiceStack `ResponseStatus`.
@@ -20,6 +21,7 @@ pub mod dto;
 pub mod error;
 pub mod http;
 pub mod import;
+pub mod login;
 pub mod server;
 pub mod sessions;
 pub mod storage;
@@ -35,12 +37,15 @@ use std::sync::Arc;
 pub struct HttpConfig {
     /// Request bodies larger than this are refused with 413 before they are read whole.
     pub max_body_bytes: usize,
+    /// Browser origins allowed to call the API with credentials (CORS); empty: none.
+    pub cors_origins: Vec<String>,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
         HttpConfig {
             max_body_bytes: 1024 * 1024,
+            cors_origins: Vec::new(),
         }
     }
 }

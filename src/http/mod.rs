@@ -2,6 +2,7 @@
 //! the wire layer that negotiates the format, normalises the path and renders every error as a
 //! ServiceStack `ResponseStatus`.
 
+mod cookies;
 mod input;
 mod routes;
 
@@ -21,6 +22,7 @@ use axum::response::Response;
 /// The application: every route, wrapped in the wire layer.
 pub fn router(state: AppState) -> Router {
     let limit = state.config.max_body_bytes;
+    let cors = cors_layer(&state.config.cors_origins);
     let routes = routes::routes()
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
@@ -28,9 +30,67 @@ pub fn router(state: AppState) -> Router {
     // The wire layer must see the request before routing (it rewrites the path), and
     // `Router::layer` runs after matching; wrapping the routes as the fallback service of an
     // outer router puts the layer in front of matching.
-    Router::new()
+    let app = Router::new()
         .fallback_service(routes)
-        .layer(middleware::from_fn_with_state(limit, wire_layer))
+        .layer(middleware::from_fn_with_state(limit, wire_layer));
+    // Outermost, so preflights are answered before routing (they would otherwise be 405s).
+    match cors {
+        // tower-http sends Allow-Credentials whatever the origin; keep it to the listed ones.
+        Some(cors) => app.layer(cors).layer(axum::middleware::map_response(
+            only_allowed_origins_get_credentials,
+        )),
+        None => app,
+    }
+}
+
+async fn only_allowed_origins_get_credentials(mut res: Response) -> Response {
+    if !res
+        .headers()
+        .contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+    {
+        res.headers_mut()
+            .remove(header::ACCESS_CONTROL_ALLOW_CREDENTIALS);
+    }
+    res
+}
+
+/// CORS for browser clients such as `@servicestack/client`, which sends `credentials:
+/// 'include'` and an `Authorization` header: only the listed origins are allowed, and only
+/// they get `Access-Control-Allow-Credentials`.
+fn cors_layer(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    let origins: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o.trim().trim_end_matches('/')).ok())
+        .collect();
+    if origins.is_empty() {
+        return None;
+    }
+    let headers = [
+        header::AUTHORIZATION,
+        header::CONTENT_TYPE,
+        header::ACCEPT,
+        HeaderName::from_static("x-http-method-override"),
+        HeaderName::from_static("x-ss-id"),
+        HeaderName::from_static("x-ss-pid"),
+        HeaderName::from_static("x-ss-opt"),
+        HeaderName::from_static("x-requested-with"),
+    ];
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_credentials(true)
+            .allow_methods([
+                Method::GET,
+                Method::POST,
+                Method::PUT,
+                Method::PATCH,
+                Method::DELETE,
+                Method::OPTIONS,
+            ])
+            .allow_headers(headers)
+            .max_age(std::time::Duration::from_secs(3600)),
+    )
 }
 
 /// The negotiated response format, available to every handler.

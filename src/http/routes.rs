@@ -1,16 +1,17 @@
 //! The routes and their handlers. Handlers only bind the request DTO, call the operation in
 //! [`crate::sessions`] and render its answer; every rule lives elsewhere.
 
-use super::{Binding, RequestInput};
+use super::{Binding, RequestInput, cookies};
 use crate::AppState;
-use crate::auth::Principal;
-use crate::dto::{GetSession, PatchSession};
+use crate::auth::{self, Principal};
+use crate::dto::{Authenticate, GetSession, PatchSession};
 use crate::error::{ApiError, Result};
+use crate::login::{self, AuthAction};
 use crate::sessions;
 use crate::wire::{self, Format};
 use axum::Router;
 use axum::extract::{FromRequestParts, Path, Request, State};
-use axum::http::Method;
+use axum::http::{Method, request::Parts};
 use axum::response::Response;
 use axum::routing::{any, get};
 
@@ -23,6 +24,9 @@ pub fn routes() -> Router<AppState> {
         .route("/api/{op}", any(predefined))
         .route("/json/reply/{op}", any(predefined))
         .route("/xml/reply/{op}", any(predefined))
+        .route("/auth", any(authenticate))
+        .route("/auth/status", get(auth_status))
+        .route("/auth/{provider}", any(authenticate))
 }
 
 async fn patch_session(
@@ -34,7 +38,7 @@ async fn patch_session(
 ) -> Result<Response> {
     let req: PatchSession = input.bind(Binding::Custom(&[("sessionId", &id)]))?;
     let session = sessions::patch_session(&state, &user, req).await?;
-    Ok(wire::session_response(format, &session))
+    Ok(wire::respond(format, &session))
 }
 
 async fn get_session(
@@ -46,7 +50,7 @@ async fn get_session(
 ) -> Result<Response> {
     let req: GetSession = input.bind(Binding::Custom(&[("sessionId", &id)]))?;
     let session = sessions::get_session(&state, &user, req).await?;
-    Ok(wire::session_response(format, &session))
+    Ok(wire::respond(format, &session))
 }
 
 /// The operations reachable by name on the predefined routes.
@@ -54,6 +58,7 @@ async fn get_session(
 enum Operation {
     PatchSession,
     GetSession,
+    Authenticate,
 }
 
 impl Operation {
@@ -61,6 +66,7 @@ impl Operation {
         [
             ("PatchSession", Operation::PatchSession),
             ("GetSession", Operation::GetSession),
+            ("Authenticate", Operation::Authenticate),
         ]
         .into_iter()
         .find(|(n, _)| n.eq_ignore_ascii_case(name))
@@ -81,6 +87,10 @@ async fn predefined(
         ApiError::not_implemented("The operation does not exist for this service")
     })?;
     let (mut parts, body) = req.into_parts();
+    if let Operation::Authenticate = operation {
+        let input = RequestInput::read(&parts, body, state.config.max_body_bytes).await?;
+        return run_authenticate(&state, format, parts, input.bind(Binding::Predefined)?).await;
+    }
     let user = Principal::from_request_parts(&mut parts, &state).await?;
     let input = RequestInput::read(&parts, body, state.config.max_body_bytes).await?;
     let session = match operation {
@@ -90,8 +100,9 @@ async fn predefined(
         Operation::GetSession => {
             sessions::get_session(&state, &user, input.bind(Binding::Predefined)?).await?
         }
+        Operation::Authenticate => unreachable!("answered above"),
     };
-    Ok(wire::session_response(format, &session))
+    Ok(wire::respond(format, &session))
 }
 
 pub async fn not_found(method: Method, uri: axum::http::Uri) -> ApiError {
@@ -105,5 +116,81 @@ pub async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> ApiErro
     ApiError::not_implemented(format!(
         "The verb {method} is not supported on {}",
         uri.path()
+    ))
+}
+
+/// `/auth` and `/auth/{provider}` (any verb): ServiceStack's Authenticate service.
+async fn authenticate(
+    State(state): State<AppState>,
+    format: Format,
+    provider: Option<Path<String>>,
+    req: Request,
+) -> Result<Response> {
+    let (parts, body) = req.into_parts();
+    let input = RequestInput::read(&parts, body, state.config.max_body_bytes).await?;
+    let provider = provider.map(|Path(p)| p);
+    let path: Vec<(&str, &str)> = provider.iter().map(|p| ("provider", p.as_str())).collect();
+    let dto: Authenticate = input.bind(Binding::Custom(&path))?;
+    run_authenticate(&state, format, parts, dto).await
+}
+
+/// Login, logout or the current session, by the request's provider.
+async fn run_authenticate(
+    state: &AppState,
+    format: Format,
+    mut parts: Parts,
+    mut dto: Authenticate,
+) -> Result<Response> {
+    match login::action(dto.provider.as_deref())? {
+        AuthAction::Login => {
+            if parts.method == Method::GET {
+                // A password in a URL ends up in logs and browser history.
+                return Err(ApiError::not_implemented(
+                    "GET Authenticate requests are disabled; use POST",
+                ));
+            }
+            if dto.user_name.is_none()
+                && let Some((user, password)) = auth::basic_credentials(&parts)
+            {
+                dto.user_name = Some(user);
+                dto.password = Some(password);
+            }
+            let login = login::login(state, &dto).await?;
+            let mut res = wire::respond(format, &login.response);
+            cookies::set_session(&mut res, &parts, &login);
+            Ok(res)
+        }
+        AuthAction::Logout => {
+            let session = auth::session_id(&parts);
+            let answer = login::logout(state, session.as_deref()).await?;
+            let mut res = wire::respond(format, &answer);
+            cookies::clear_session(&mut res, &parts);
+            Ok(res)
+        }
+        AuthAction::Current => {
+            let principal = Principal::from_request_parts(&mut parts, state).await?;
+            Ok(wire::respond(
+                format,
+                &login::current(state, &principal).await?,
+            ))
+        }
+    }
+}
+
+/// `GET /auth/status`: Evo Voice's UserInfo, or `isAuthenticated: false` for anyone else.
+async fn auth_status(
+    State(state): State<AppState>,
+    format: Format,
+    req: Request,
+) -> Result<Response> {
+    let (parts, _) = req.into_parts();
+    // Bad or stale credentials are reported as "not authenticated", not as an error.
+    let principal = auth::optional_principal(&parts, &state)
+        .await
+        .ok()
+        .flatten();
+    Ok(wire::respond(
+        format,
+        &login::status(&state, principal.as_ref()).await?,
     ))
 }

@@ -1,16 +1,6 @@
 //! SQL for accounts, users and their account memberships.
 
-use sqlx::{PgConnection, PgPool, Row};
-
-/// A user as authentication needs it.
-#[derive(Debug, Clone)]
-pub struct UserRecord {
-    pub id: String,
-    pub email: String,
-    pub display_name: Option<String>,
-    pub password_hash: String,
-    pub roles: Vec<String>,
-}
+use sqlx::{PgConnection, PgPool};
 
 /// Why an account or user could not be created, phrased for the operator.
 #[derive(Debug, thiserror::Error)]
@@ -98,26 +88,4 @@ pub async fn create_user(pool: &PgPool, u: &NewUser<'_>) -> Result<(), CreateErr
         })?;
     tx.commit().await?;
     Ok(())
-}
-
-pub async fn find_user_by_email(
-    pool: &PgPool,
-    email: &str,
-) -> Result<Option<UserRecord>, sqlx::Error> {
-    let row = sqlx::query(
-        "SELECT id, email, display_name, password_hash, roles FROM users WHERE lower(email) = lower($1)",
-    )
-    .bind(email)
-    .fetch_optional(pool)
-    .await?;
-    row.map(|r| {
-        Ok(UserRecord {
-            id: r.try_get("id")?,
-            email: r.try_get("email")?,
-            display_name: r.try_get("display_name")?,
-            password_hash: r.try_get("password_hash")?,
-            roles: r.try_get("roles")?,
-        })
-    })
-    .transpose()
 }

@@ -5,7 +5,8 @@
 
 use super::xml;
 use crate::dto::{
-    GetSession, PatchSession, SessionCallState, SessionHoldReasons, SessionQueueStates,
+    Authenticate, GetSession, PatchSession, SessionCallState, SessionHoldReasons,
+    SessionQueueStates,
 };
 use crate::error::ApiError;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
@@ -24,8 +25,10 @@ pub trait RequestDto: Sized {
     const NAME: &'static str;
     /// The DataContract namespace of the XML root element.
     const NAMESPACE: &'static str;
-    /// The member names in camelCase; XML elements are the PascalCase forms.
+    /// The member names as JSON, form and query keys (camelCase; matched case-insensitively).
     const FIELDS: &'static [&'static str];
+    /// The DataContract XML element of each member, in `FIELDS` order.
+    const XML_ELEMENTS: &'static [&'static str];
 
     fn from_fields(fields: Fields) -> Result<Self, ApiError>;
 }
@@ -113,12 +116,13 @@ impl Fields {
 
     /// Reads a DataContract XML body whose root is `<{NAME} xmlns="{NAMESPACE}">`.
     pub fn from_xml<T: RequestDto>(body: &[u8]) -> Result<Self, ApiError> {
-        let values = xml::read_fields(body, T::NAME, T::NAMESPACE, T::FIELDS).map_err(|e| {
-            ApiError::serialization(format!(
-                "Could not deserialize 'application/xml' request using {}: {e}",
-                T::NAME
-            ))
-        })?;
+        let values =
+            xml::read_fields(body, T::NAME, T::NAMESPACE, T::XML_ELEMENTS).map_err(|e| {
+                ApiError::serialization(format!(
+                    "Could not deserialize 'application/xml' request using {}: {e}",
+                    T::NAME
+                ))
+            })?;
         Ok(Fields {
             names: T::FIELDS,
             values,
@@ -242,6 +246,14 @@ impl RequestDto for PatchSession {
         "queueState",
     ];
 
+    const XML_ELEMENTS: &'static [&'static str] = &[
+        "SessionId",
+        "ConsoleData",
+        "CallState",
+        "HoldReason",
+        "QueueState",
+    ];
+
     fn from_fields(mut f: Fields) -> Result<Self, ApiError> {
         Ok(PatchSession {
             session_id: Some(session_id(&mut f)?),
@@ -275,10 +287,54 @@ impl RequestDto for GetSession {
     const NAME: &'static str = "GetSession";
     const NAMESPACE: &'static str = SESSIONS_NAMESPACE;
     const FIELDS: &'static [&'static str] = &["sessionId"];
+    const XML_ELEMENTS: &'static [&'static str] = &["SessionId"];
 
     fn from_fields(mut f: Fields) -> Result<Self, ApiError> {
         Ok(GetSession {
             session_id: Some(session_id(&mut f)?),
+        })
+    }
+}
+
+/// ServiceStack's own DTOs (`Authenticate`, `ResponseStatus`) live in this namespace.
+pub const SERVICESTACK_NAMESPACE: &str = "http://schemas.servicestack.net/types";
+
+impl RequestDto for Authenticate {
+    const NAME: &'static str = "Authenticate";
+    const NAMESPACE: &'static str = SERVICESTACK_NAMESPACE;
+    const FIELDS: &'static [&'static str] = &["provider", "userName", "password", "rememberMe"];
+    // ServiceStack declares `provider` in lower case; the rest are PascalCase.
+    const XML_ELEMENTS: &'static [&'static str] =
+        &["provider", "UserName", "Password", "RememberMe"];
+
+    fn from_fields(mut f: Fields) -> Result<Self, ApiError> {
+        let remember_me = match f.take("rememberMe") {
+            None => false,
+            // ServiceStack binds a bool from the text before any comma (`true,true` from forms).
+            Some(v) => match v
+                .split(',')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+                .as_str()
+            {
+                "true" | "1" | "on" => true,
+                "false" | "0" | "off" | "" => false,
+                _ => {
+                    return Err(ApiError::invalid_field(
+                        Self::NAME,
+                        "rememberMe",
+                        format!("'{v}' is an Invalid value for 'rememberMe'"),
+                    ));
+                }
+            },
+        };
+        Ok(Authenticate {
+            provider: f.take("provider"),
+            user_name: f.take("userName"),
+            password: f.take("password"),
+            remember_me,
         })
     }
 }

@@ -6,7 +6,7 @@ pub mod fields;
 pub mod negotiate;
 pub mod xml;
 
-use crate::dto::{ErrorResponse, ResponseStatus, SessionInfo};
+use crate::dto::{AuthenticateResponse, ErrorResponse, ResponseStatus, SessionInfo, UserInfo};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
@@ -60,12 +60,36 @@ fn body_response(format: Format, body: Vec<u8>) -> Response {
     res
 }
 
-/// A SessionInfo response in `format`.
-pub fn session_response(format: Format, session: &SessionInfo) -> Response {
+/// A response DTO: JSON comes from serde (ServiceStack's JSON is serde's shape with camelCase
+/// and nulls omitted); DataContract XML has a hand-written writer per type.
+pub trait ResponseDto: serde::Serialize {
+    fn write_xml(&self, out: &mut Vec<u8>);
+}
+
+impl ResponseDto for SessionInfo {
+    fn write_xml(&self, out: &mut Vec<u8>) {
+        xml::write_session_info(out, self)
+    }
+}
+
+impl ResponseDto for AuthenticateResponse {
+    fn write_xml(&self, out: &mut Vec<u8>) {
+        xml::write_authenticate_response(out, self)
+    }
+}
+
+impl ResponseDto for UserInfo {
+    fn write_xml(&self, out: &mut Vec<u8>) {
+        xml::write_user_info(out, self)
+    }
+}
+
+/// A 200 response carrying `dto` in `format`, written straight into the body buffer.
+pub fn respond<T: ResponseDto>(format: Format, dto: &T) -> Response {
     let mut body = Vec::with_capacity(4096);
     match format {
-        Format::Json => serde_json::to_writer(&mut body, session).expect("SessionInfo serialises"),
-        Format::Xml => xml::write_session_info(&mut body, session),
+        Format::Json => serde_json::to_writer(&mut body, dto).expect("response DTOs serialise"),
+        Format::Xml => dto.write_xml(&mut body),
     }
     body_response(format, body)
 }

@@ -13,6 +13,9 @@ const ROUTE_SHAPES: &[&[&str]] = &[
     &["api", "*"],
     &["json", "reply", "*"],
     &["xml", "reply", "*"],
+    &["auth"],
+    &["auth", "status"],
+    &["auth", "*"],
 ];
 
 /// The outcome of negotiation for one request.

@@ -17,9 +17,10 @@
 //! - [`XmlError`]: why a body was rejected, phrased for the client.
 
 use crate::dto::{
-    CustomerBreadcrumb, FlowChannels, ResponseError, ResponseStatus, SessionCallState,
-    SessionDialState, SessionDirections, SessionHoldReasons, SessionInfo, SessionLogInfo,
-    SessionMemberCallState, SessionMemberInfo, SessionMemberRoles, SessionQueueStates, StringMap,
+    AuthenticateResponse, CustomerBreadcrumb, FlowChannels, ResponseError, ResponseStatus,
+    SessionCallState, SessionDialState, SessionDirections, SessionHoldReasons, SessionInfo,
+    SessionLogInfo, SessionMemberCallState, SessionMemberInfo, SessionMemberRoles,
+    SessionQueueStates, StringMap, UserInfo,
 };
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::reader::Reader;
@@ -245,6 +246,89 @@ fn write_response_error(out: &mut Vec<u8>, e: &ResponseError) {
     text_element(out, "Message", "", Some(&e.message));
     nil_element(out, "Meta", XMLNS_D5P1_ARRAYS, "");
     out.extend_from_slice(b"</ResponseError>");
+}
+
+/// `List<string>` at depth 2: `d2p1:string` items in the Arrays namespace.
+const XMLNS_D2P1_ARRAYS: &str =
+    " xmlns:d2p1=\"http://schemas.microsoft.com/2003/10/Serialization/Arrays\"";
+
+// `&String` because `list_element` hands each item of a `[String]` to its writer.
+#[allow(clippy::ptr_arg)]
+fn write_d2p1_string(out: &mut Vec<u8>, s: &String) {
+    text_element(out, "d2p1:string", "", Some(s));
+}
+
+/// ServiceStack's `AuthenticateResponse`, members in DataMember order; what we never set
+/// (tokens, profile, provider, status, meta) is nil, as .NET writes unset members.
+pub fn write_authenticate_response(out: &mut Vec<u8>, r: &AuthenticateResponse) {
+    out.extend_from_slice(XML_DECLARATION);
+    out.extend_from_slice(b"<AuthenticateResponse xmlns:i=\"http://www.w3.org/2001/XMLSchema-instance\" xmlns=\"http://schemas.servicestack.net/types\">");
+    text_element(out, "UserId", "", r.user_id.as_deref());
+    text_element(out, "SessionId", "", r.session_id.as_deref());
+    text_element(out, "UserName", "", r.user_name.as_deref());
+    text_element(out, "DisplayName", "", r.display_name.as_deref());
+    for unset in [
+        "ReferrerUrl",
+        "BearerToken",
+        "RefreshToken",
+        "RefreshTokenExpiry",
+        "ProfileUrl",
+    ] {
+        nil_element(out, unset, "", "");
+    }
+    list_element(
+        out,
+        "Roles",
+        XMLNS_D2P1_ARRAYS,
+        r.roles.as_deref(),
+        write_d2p1_string,
+    );
+    list_element(
+        out,
+        "Permissions",
+        XMLNS_D2P1_ARRAYS,
+        r.permissions.as_deref(),
+        write_d2p1_string,
+    );
+    nil_element(out, "AuthProvider", "", "");
+    nil_element(out, "ResponseStatus", "", "");
+    nil_element(out, "Meta", XMLNS_D2P1_ARRAYS, "");
+    out.extend_from_slice(b"</AuthenticateResponse>");
+}
+
+/// Evo Voice's `UserInfo` (`/auth/status`). Its CLR namespace is not published; we use
+/// `Voice.Api.Authentication` (inferred). Members in ordinal order.
+pub fn write_user_info(out: &mut Vec<u8>, u: &UserInfo) {
+    out.extend_from_slice(XML_DECLARATION);
+    out.extend_from_slice(b"<UserInfo xmlns:i=\"http://www.w3.org/2001/XMLSchema-instance\" xmlns=\"http://schemas.datacontract.org/2004/07/Voice.Api.Authentication\">");
+    list_element(
+        out,
+        "AccountIds",
+        XMLNS_D2P1_ARRAYS,
+        u.account_ids.as_deref(),
+        write_d2p1_string,
+    );
+    list_element(
+        out,
+        "AccountNames",
+        XMLNS_D2P1_ARRAYS,
+        u.account_names.as_deref(),
+        write_d2p1_string,
+    );
+    text_element(out, "EmailAddress", "", u.email_address.as_deref());
+    text_element(out, "FirstName", "", u.first_name.as_deref());
+    text_element(out, "Id", "", u.id.as_deref());
+    value_element(out, "IsAuthenticated", bool_str(u.is_authenticated));
+    text_element(out, "LastName", "", u.last_name.as_deref());
+    text_element(out, "Name", "", u.name.as_deref());
+    list_element(
+        out,
+        "Roles",
+        XMLNS_D2P1_ARRAYS,
+        u.roles.as_deref(),
+        write_d2p1_string,
+    );
+    out.extend_from_slice(b"</UserInfo>");
 }
 
 fn bool_str(b: bool) -> &'static str {
@@ -1036,9 +1120,9 @@ fn is_xml_whitespace(s: &str) -> bool {
 /// Reads a flat request DTO into one slot per field, so every request format (JSON, XML, form,
 /// query) feeds the same binding and validation code.
 ///
-/// `fields` are the DTO's camelCase member names; the elements are their PascalCase form
-/// (`sessionId` ↔ `<SessionId>`), matched case-sensitively in the root's namespace, as .NET
-/// does. Unlike .NET, which silently drops members that arrive out of contract order, any order
+/// `elements` are the DTO's DataContract member names (the .NET property names, usually
+/// PascalCase: `<SessionId>`; ServiceStack's `Authenticate` has a lowercase `<provider>`),
+/// matched case-sensitively in the root's namespace, as .NET does. Unlike .NET, which silently drops members that arrive out of contract order, any order
 /// is accepted. A slot is `Some(text)` for a present element (`Some("")` when empty) and `None`
 /// when absent or `i:nil="true"`; a repeated element keeps its first value. Unknown elements are
 /// skipped with their subtree.
@@ -1046,36 +1130,27 @@ pub fn read_fields(
     body: &[u8],
     root: &str,
     namespace: &str,
-    fields: &[&str],
+    elements: &[&str],
 ) -> Result<Vec<Option<String>>, XmlError> {
-    let names: Vec<String> = fields.iter().map(|f| pascal_case(f)).collect();
-    let mut values = vec![None; fields.len()];
-    let mut seen = vec![false; fields.len()];
+    let names = elements;
+    let mut values = vec![None; elements.len()];
+    let mut seen = vec![false; elements.len()];
     let mut doc = Document::open(body, namespace, root)?;
     while let Some((i, nil)) = doc.next_field(
         root,
         |ns, local| {
             if ns == namespace {
-                names.iter().position(|n| n == local)
+                names.iter().position(|n| *n == local)
             } else {
                 None
             }
         },
         Some(&mut seen),
     )? {
-        values[i] = doc.read_text(nil, &names[i])?;
+        values[i] = doc.read_text(nil, names[i])?;
     }
     doc.finish()?;
     Ok(values)
-}
-
-/// `sessionId` → `SessionId`: DataContract element names are the .NET property names.
-fn pascal_case(camel: &str) -> String {
-    let mut chars = camel.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1437,11 +1512,11 @@ mod tests {
     const SEED_RESPONSE: &str = include_str!("../../tests/golden/session_info_seed.xml");
     const SEED_REQUEST: &[u8] = include_bytes!("../../tests/golden/patch_session_request_seed.xml");
     const PATCH_FIELDS: &[&str] = &[
-        "sessionId",
-        "consoleData",
-        "callState",
-        "holdReason",
-        "queueState",
+        "SessionId",
+        "ConsoleData",
+        "CallState",
+        "HoldReason",
+        "QueueState",
     ];
     const PATCH_OPEN: &str = r#"<PatchSession xmlns:i="http://www.w3.org/2001/XMLSchema-instance" xmlns="http://schemas.datacontract.org/2004/07/Voice.Api.Sessions">"#;
 
@@ -2142,14 +2217,6 @@ mod tests {
             read_patch(br#"<q:X xmlns="urn:x"/>"#).unwrap_err(),
             XmlError::UnboundPrefix("q".into())
         );
-    }
-
-    #[test]
-    fn field_names_become_pascal_case() {
-        assert_eq!(pascal_case("sessionId"), "SessionId");
-        assert_eq!(pascal_case("x"), "X");
-        assert_eq!(pascal_case(""), "");
-        assert_eq!(pascal_case("éa"), "Éa");
     }
 
     // ----- read_session_info ----------------------------------------------------------------

@@ -10,7 +10,8 @@ use voice_api::{AppState, HttpConfig};
 
 /// Server URL without a database; `TEST_DATABASE_BASE` overrides it.
 pub fn database_base() -> String {
-    std::env::var("TEST_DATABASE_BASE").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+    std::env::var("TEST_DATABASE_BASE")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
 }
 
 /// A database that exists for one test.
@@ -38,7 +39,10 @@ impl Drop for TestDb {
         let sql = format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name);
         let admin = format!("{}/postgres", database_base());
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
             rt.block_on(async {
                 if let Ok(mut conn) = PgConnection::connect(&admin).await {
                     let _ = sqlx::query(&sql).execute(&mut conn).await;
@@ -101,12 +105,20 @@ pub async fn spawn_app_with(config: HttpConfig) -> TestApp {
 }
 
 /// Creates an account (when missing) and a user in it; returns the user id.
-pub async fn add_user(pool: &PgPool, account: &str, email: &str, password: &str, roles: &[&str]) -> String {
+pub async fn add_user(
+    pool: &PgPool,
+    account: &str,
+    email: &str,
+    password: &str,
+    roles: &[&str],
+) -> String {
     let mut tx = pool.begin().await.unwrap();
     voice_api::storage::accounts::ensure_account(&mut tx, account, &format!("Account {account}"))
         .await
         .unwrap();
     tx.commit().await.unwrap();
     let roles: Vec<String> = roles.iter().map(|r| r.to_string()).collect();
-    voice_api::cli::add_user(pool, account, email, password, None, &roles).await.unwrap()
+    voice_api::cli::add_user(pool, account, email, password, None, &roles)
+        .await
+        .unwrap()
 }
