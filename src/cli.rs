@@ -74,6 +74,13 @@ pub struct ServeArgs {
         default_value = ""
     )]
     pub cors_origins: Vec<String>,
+    /// A request still running after this many milliseconds is answered 503 and its SQL
+    /// statement cancelled (PostgreSQL's statement_timeout is set to the same bound).
+    #[arg(long, env = "VOICE_API_REQUEST_TIMEOUT_MS", default_value_t = 10_000)]
+    pub request_timeout_ms: u64,
+    /// On SIGTERM/Ctrl-C, how long in-flight requests may take to finish, in milliseconds.
+    #[arg(long, env = "VOICE_API_DRAIN_TIMEOUT_MS", default_value_t = 10_000)]
+    pub drain_timeout_ms: u64,
     /// Most PostgreSQL connections the server holds.
     #[arg(long, env = "VOICE_API_DB_MAX_CONNECTIONS", default_value_t = 16)]
     pub db_max_connections: u32,
@@ -276,9 +283,11 @@ pub async fn add_user(
 
 async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
     init_tracing();
+    let request_timeout = Duration::from_millis(args.request_timeout_ms);
     let settings = PoolSettings {
         max_connections: args.db_max_connections,
         acquire_timeout: Duration::from_millis(args.db_acquire_timeout_ms),
+        statement_timeout: Some(request_timeout),
     };
     let pool = storage::open(database_url, &settings).await?;
     let listener = tokio::net::TcpListener::bind(args.listen)
@@ -299,6 +308,8 @@ async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
                 .into_iter()
                 .filter(|o| !o.trim().is_empty())
                 .collect(),
+            request_timeout,
+            drain_timeout: Duration::from_millis(args.drain_timeout_ms),
         },
     );
     server::run(listener, state, server::shutdown_signal()).await?;

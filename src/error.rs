@@ -150,6 +150,15 @@ impl From<sqlx::Error> for ApiError {
                 tracing::warn!(cause = %e, "database unavailable");
                 ApiError::service_unavailable("The database is unavailable; retry shortly")
             }
+            // statement_timeout (57014): PostgreSQL cancelled and rolled back a slow statement.
+            sqlx::Error::Database(d) if d.code().as_deref() == Some("57014") => {
+                tracing::warn!("statement cancelled by statement_timeout");
+                ApiError::service_unavailable("The request took too long and was cancelled")
+            }
+            // A value PostgreSQL cannot store (NUL in text, bad encoding): the client's input.
+            sqlx::Error::Database(d) if matches!(d.code().as_deref(), Some("22021" | "22P05")) => {
+                ApiError::serialization(format!("A value cannot be stored: {}", d.message()))
+            }
             other => ApiError::internal(other),
         }
     }

@@ -5,6 +5,7 @@
 use crate::dto::SessionInfo;
 use crate::storage::{accounts, sessions};
 use crate::wire::fields::MAX_ID_LEN;
+use serde_json::value::RawValue;
 use sqlx::PgPool;
 
 /// Why an import was refused.
@@ -20,17 +21,21 @@ pub enum ImportError {
 
 /// Parses and checks every document; the first bad one is reported with its index.
 pub fn parse(text: &str) -> Result<Vec<SessionInfo>, ImportError> {
-    let docs: Vec<serde_json::Value> =
-        serde_json::from_str(text).map_err(ImportError::NotAnArray)?;
+    // Raw documents, not `serde_json::Value`: a Value map would sort applicationData's keys.
+    let docs: Vec<&RawValue> = serde_json::from_str(text).map_err(ImportError::NotAnArray)?;
     docs.into_iter()
         .enumerate()
         .map(|(index, doc)| {
-            let fail = |reason: String| ImportError::Document { index, reason };
-            if !doc.is_object() {
+            // One line per reason, whatever the offending value contains.
+            let fail = |reason: String| ImportError::Document {
+                index,
+                reason: reason.escape_debug().to_string(),
+            };
+            if !doc.get().trim_start().starts_with('{') {
                 return Err(fail("not a JSON object".into()));
             }
             let session: SessionInfo =
-                serde_json::from_value(doc).map_err(|e| fail(e.to_string()))?;
+                serde_json::from_str(doc.get()).map_err(|e| fail(e.to_string()))?;
             for (field, value) in [("id", &session.id), ("accountId", &session.account_id)] {
                 match value.as_deref() {
                     Some(v) if !v.trim().is_empty() && v.len() <= MAX_ID_LEN => {}

@@ -31,6 +31,7 @@ pub use http::router;
 
 use sqlx::PgPool;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Settings the request path reads.
 #[derive(Debug, Clone)]
@@ -39,6 +40,10 @@ pub struct HttpConfig {
     pub max_body_bytes: usize,
     /// Browser origins allowed to call the API with credentials (CORS); empty: none.
     pub cors_origins: Vec<String>,
+    /// A request still running after this is answered 503 and its statement cancelled.
+    pub request_timeout: Duration,
+    /// On shutdown, in-flight requests get this long to finish.
+    pub drain_timeout: Duration,
 }
 
 impl Default for HttpConfig {
@@ -46,6 +51,8 @@ impl Default for HttpConfig {
         HttpConfig {
             max_body_bytes: 1024 * 1024,
             cors_origins: Vec::new(),
+            request_timeout: Duration::from_secs(10),
+            drain_timeout: Duration::from_secs(10),
         }
     }
 }

@@ -11,7 +11,8 @@ async fn main() -> ExitCode {
     match voice_api::cli::run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            // `{:#}` includes the causes on the same line (e.g. why a file cannot be read).
+            eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
     }

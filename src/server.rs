@@ -2,18 +2,38 @@
 //! and a shutdown future, so nothing here sleeps or guesses ports.
 
 use crate::{AppState, router};
-use std::future::Future;
+use std::future::{Future, IntoFuture};
+use std::sync::Arc;
 use tokio::net::TcpListener;
+use tokio::sync::Notify;
 
 /// Serves the API on `listener` until `shutdown` completes, then lets in-flight requests finish.
+///
+/// After `shutdown`, the listener stops accepting at once; requests already being handled get
+/// the configured drain timeout to finish, after which the server returns anyway.
 pub async fn run(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let drain = state.config.drain_timeout;
+    let signalled = Arc::new(Notify::new());
+    let notify = signalled.clone();
+    let server = axum::serve(listener, router(state)).with_graceful_shutdown(async move {
+        shutdown.await;
+        notify.notify_one();
+    });
+    let mut server = std::pin::pin!(server.into_future());
+    tokio::select! {
+        done = &mut server => done,
+        () = signalled.notified() => match tokio::time::timeout(drain, server).await {
+            Ok(done) => done,
+            Err(_) => {
+                tracing::warn!("drain timeout reached; abandoning requests still in flight");
+                Ok(())
+            }
+        },
+    }
 }
 
 /// Completes on Ctrl-C or SIGTERM.

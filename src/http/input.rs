@@ -3,7 +3,7 @@
 use crate::AppState;
 use crate::error::ApiError;
 use crate::wire::Format;
-use crate::wire::fields::{Fields, RequestDto};
+use crate::wire::fields::{Fields, MAX_FORM_FIELDS, RequestDto};
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, Request};
 use axum::http::{header, request::Parts};
@@ -95,6 +95,7 @@ impl RequestInput {
             _ => &[],
         };
         let query = self.query.as_deref().unwrap_or("").as_bytes();
+        check_field_count(form_urlencoded::parse(query).count())?;
         match binding {
             Binding::Custom(path) => {
                 for (name, value) in path {
@@ -108,8 +109,18 @@ impl RequestInput {
                 fields.apply_pairs(form_urlencoded::parse(query), false);
             }
         }
+        fields.check_text(T::NAME)?;
         T::from_fields(fields)
     }
+}
+
+fn check_field_count(n: usize) -> Result<(), ApiError> {
+    if n > MAX_FORM_FIELDS {
+        return Err(ApiError::serialization(format!(
+            "Too many query or form fields: {n} (at most {MAX_FORM_FIELDS})"
+        )));
+    }
+    Ok(())
 }
 
 /// Classifies the body by its Content-Type; form bodies are parsed into pairs here, once.
@@ -121,7 +132,8 @@ async fn body_kind(content_type: &str, body: &Bytes) -> Result<BodyKind, ApiErro
         return Ok(BodyKind::Structured(format));
     }
     if is_urlencoded_form(content_type) {
-        let pairs = form_urlencoded::parse(body).into_owned().collect();
+        let pairs: Vec<(String, String)> = form_urlencoded::parse(body).into_owned().collect();
+        check_field_count(pairs.len())?;
         return Ok(BodyKind::Form(pairs));
     }
     if media_essence(content_type).eq_ignore_ascii_case("multipart/form-data") {
@@ -156,6 +168,7 @@ async fn multipart_fields(
         let name = field.name().unwrap_or_default().to_string();
         let value = field.text().await.map_err(bad)?;
         pairs.push((name, value));
+        check_field_count(pairs.len())?;
     }
     Ok(pairs)
 }

@@ -3,7 +3,9 @@
 //! ServiceStack `ResponseStatus`.
 
 mod cookies;
+mod health;
 mod input;
+mod observe;
 mod routes;
 
 pub use input::{Binding, RequestInput};
@@ -22,10 +24,16 @@ use axum::response::Response;
 /// The application: every route, wrapped in the wire layer.
 pub fn router(state: AppState) -> Router {
     let limit = state.config.max_body_bytes;
+    let request_timeout = state.config.request_timeout;
     let cors = cors_layer(&state.config.cors_origins);
     let routes = routes::routes()
+        .route_layer(middleware::from_fn(observe::record_route))
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
+        .layer(middleware::from_fn_with_state(
+            request_timeout,
+            observe::time_limit,
+        ))
         .with_state(state);
     // The wire layer must see the request before routing (it rewrites the path), and
     // `Router::layer` runs after matching; wrapping the routes as the fallback service of an
@@ -33,14 +41,16 @@ pub fn router(state: AppState) -> Router {
     let app = Router::new()
         .fallback_service(routes)
         .layer(middleware::from_fn_with_state(limit, wire_layer));
-    // Outermost, so preflights are answered before routing (they would otherwise be 405s).
-    match cors {
+    // CORS outside the wire layer, so preflights are answered before routing (they would
+    // otherwise be 405s); the request log outside everything, so it sees every answer.
+    let app = match cors {
         // tower-http sends Allow-Credentials whatever the origin; keep it to the listed ones.
         Some(cors) => app.layer(cors).layer(axum::middleware::map_response(
             only_allowed_origins_get_credentials,
         )),
         None => app,
-    }
+    };
+    app.layer(middleware::from_fn(observe::log_requests))
 }
 
 async fn only_allowed_origins_get_credentials(mut res: Response) -> Response {

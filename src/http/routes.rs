@@ -24,6 +24,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/{op}", any(predefined))
         .route("/json/reply/{op}", any(predefined))
         .route("/xml/reply/{op}", any(predefined))
+        .route("/health/live", get(super::health::live))
+        .route("/health/ready", get(super::health::ready))
         .route("/auth", any(authenticate))
         .route("/auth/status", get(auth_status))
         .route("/auth/{provider}", any(authenticate))

@@ -30,6 +30,8 @@ pub enum OpenError {
 pub struct PoolSettings {
     pub max_connections: u32,
     pub acquire_timeout: Duration,
+    /// PostgreSQL aborts (and rolls back) a statement running longer than this.
+    pub statement_timeout: Option<Duration>,
 }
 
 impl Default for PoolSettings {
@@ -37,6 +39,7 @@ impl Default for PoolSettings {
         PoolSettings {
             max_connections: 16,
             acquire_timeout: Duration::from_secs(2),
+            statement_timeout: None,
         }
     }
 }
@@ -65,6 +68,10 @@ pub async fn open(url: &str, settings: &PoolSettings) -> Result<PgPool, OpenErro
         .log_statements(tracing::log::LevelFilter::Debug)
         .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_millis(500));
     create_database_if_missing(&options, &shown).await?;
+    let options = match settings.statement_timeout {
+        Some(t) => options.options([("statement_timeout", format!("{}ms", t.as_millis()))]),
+        None => options,
+    };
     let pool = PgPoolOptions::new()
         .max_connections(settings.max_connections)
         .acquire_timeout(settings.acquire_timeout)
@@ -136,4 +143,14 @@ pub fn new_id() -> String {
     bytes[..4].copy_from_slice(&secs.to_be_bytes());
     rand::thread_rng().fill_bytes(&mut bytes[4..]);
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Whether the database answers and has exactly the migrations this binary embeds.
+pub async fn migrations_current(pool: &PgPool) -> Result<bool, sqlx::Error> {
+    let applied: Vec<i64> =
+        sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
+            .fetch_all(pool)
+            .await?;
+    let expected: Vec<i64> = sqlx::migrate!().iter().map(|m| m.version).collect();
+    Ok(applied == expected)
 }

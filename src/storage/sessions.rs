@@ -101,7 +101,7 @@ const KIND: &str = "CASE WHEN NOT EXISTS (SELECT 1 FROM principal) THEN 'unauthe
 
 /// One statement, one round trip: check the credential (`principal`), find the session and the
 /// principal's right to it, update only when allowed and something actually changes, and
-/// return the row as it now is. Each SET reads the column's current value
+/// return the updated row. (When nothing changed, [`patch`] reads the row afresh.) Each SET reads the column's current value
 /// (`COALESCE($n, s.col)`), and PostgreSQL re-reads the row after waiting on a concurrent
 /// writer's lock, so patches of different fields never undo each other.
 fn patch_sql(kind: CredentialKind) -> String {
@@ -124,16 +124,12 @@ fn patch_sql(kind: CredentialKind) -> String {
                 OR s.queue_state IS DISTINCT FROM COALESCE($5, s.queue_state))
             RETURNING s.*
         )
-        SELECT k.result_kind, r.* FROM (SELECT {KIND} AS result_kind) k
-        LEFT JOIN LATERAL (
-            SELECT {updated} FROM updated u
-            UNION ALL
-            SELECT {current} FROM target t JOIN sessions s ON s.id = t.id
-            WHERE t.allowed AND NOT EXISTS (SELECT 1 FROM updated)
-        ) r ON true",
+        SELECT k.result_kind, r.* FROM (
+            SELECT CASE WHEN EXISTS (SELECT 1 FROM updated) THEN 'updated' ELSE {KIND} END AS result_kind
+        ) k
+        LEFT JOIN LATERAL (SELECT {updated} FROM updated u) r ON true",
         principal = kind.principal_sql(7),
         updated = select_list("u"),
-        current = select_list("s"),
     )
 }
 
@@ -205,6 +201,13 @@ pub async fn patch(
         .bind(patch.queue_state.map(|v| v.as_str()))
         .bind(now);
     let row = cred.bind(q).fetch_one(pool).await?;
+    let kind: &str = row.try_get("result_kind")?;
+    if kind == "found" {
+        // Allowed, but nothing changed: nothing was written. Answer the row as it is now; a
+        // new statement's snapshot also sees a concurrent writer that got there first, which
+        // this statement's snapshot (taken before it waited on that writer's lock) does not.
+        return get(pool, cred, id).await;
+    }
     outcome(row)
 }
 

@@ -16,6 +16,12 @@ use std::fmt;
 /// The longest id accepted anywhere (Evo Voice ids are 24 characters).
 pub const MAX_ID_LEN: usize = 128;
 
+/// The longest `consoleData` accepted, in bytes (it is a note on the call, not a document).
+pub const MAX_CONSOLE_DATA_LEN: usize = 64 * 1024;
+
+/// Most query-string or form fields a request may carry.
+pub const MAX_FORM_FIELDS: usize = 256;
+
 /// The DataContract namespace of the Sessions DTOs.
 pub const SESSIONS_NAMESPACE: &str = "http://schemas.datacontract.org/2004/07/Voice.Api.Sessions";
 
@@ -51,6 +57,21 @@ impl Fields {
     /// Index of a field by name, case-insensitively (ServiceStack binds keys that way).
     fn index(&self, key: &str) -> Option<usize> {
         self.names.iter().position(|n| n.eq_ignore_ascii_case(key))
+    }
+
+    /// Refuses NUL characters in any value: PostgreSQL text cannot hold them, and no
+    /// legitimate id, note or enum name contains one.
+    pub fn check_text(&self, op: &str) -> Result<(), ApiError> {
+        for (name, value) in self.names.iter().zip(&self.values) {
+            if value.as_deref().is_some_and(|v| v.contains('\0')) {
+                return Err(ApiError::invalid_field(
+                    op,
+                    name,
+                    format!("'{name}' must not contain NUL characters"),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Takes the value of a field (by its exact camelCase name).
@@ -140,9 +161,20 @@ impl<'de> Visitor<'de> for ObjectVisitor<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut seen = vec![false; self.0.names.len()];
         while let Some(key) = map.next_key::<String>()? {
             match self.0.index(&key) {
-                Some(i) => self.0.values[i] = map.next_value_seed(Scalar(self.0.names[i]))?,
+                // A repeated member (in any case) is ambiguous: refuse it rather than guess.
+                Some(i) if seen[i] => {
+                    return Err(de::Error::custom(format_args!(
+                        "duplicate key '{key}' for '{}'",
+                        self.0.names[i]
+                    )));
+                }
+                Some(i) => {
+                    seen[i] = true;
+                    self.0.values[i] = map.next_value_seed(Scalar(self.0.names[i]))?;
+                }
                 None => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -218,6 +250,17 @@ fn enum_field<T>(
     }
 }
 
+fn console_data(fields: &mut Fields) -> Result<Option<String>, ApiError> {
+    match fields.take("consoleData") {
+        Some(v) if v.len() > MAX_CONSOLE_DATA_LEN => Err(ApiError::validation(
+            "consoleData",
+            "InvalidLength",
+            format!("'consoleData' must be at most {MAX_CONSOLE_DATA_LEN} bytes"),
+        )),
+        v => Ok(v),
+    }
+}
+
 /// The session id from the path or body: required, non-empty, bounded.
 pub fn session_id(fields: &mut Fields) -> Result<String, ApiError> {
     match fields.take("sessionId") {
@@ -257,7 +300,7 @@ impl RequestDto for PatchSession {
     fn from_fields(mut f: Fields) -> Result<Self, ApiError> {
         Ok(PatchSession {
             session_id: Some(session_id(&mut f)?),
-            console_data: f.take("consoleData"),
+            console_data: console_data(&mut f)?,
             call_state: enum_field(
                 Self::NAME,
                 &mut f,

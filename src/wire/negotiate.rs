@@ -16,6 +16,8 @@ const ROUTE_SHAPES: &[&[&str]] = &[
     &["auth"],
     &["auth", "status"],
     &["auth", "*"],
+    &["health", "live"],
+    &["health", "ready"],
 ];
 
 /// The outcome of negotiation for one request.
