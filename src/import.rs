@@ -29,7 +29,7 @@ pub fn parse(text: &str) -> Result<Vec<SessionInfo>, ImportError> {
             // One line per reason, whatever the offending value contains.
             let fail = |reason: String| ImportError::Document {
                 index,
-                reason: reason.escape_debug().to_string(),
+                reason: one_line(&reason),
             };
             if !doc.get().trim_start().starts_with('{') {
                 return Err(fail("not a JSON object".into()));
@@ -47,6 +47,20 @@ pub fn parse(text: &str) -> Result<Vec<SessionInfo>, ImportError> {
                 }
             }
             Ok(session)
+        })
+        .collect()
+}
+
+/// Control characters (a line break inside a quoted bad value) escaped, so a reason stays on
+/// one line of the operator's terminal.
+fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
         })
         .collect()
 }

@@ -519,7 +519,6 @@ async fn patch_then_get_text(app: &TestApp, agent: &User) -> (String, String) {
 }
 
 #[tokio::test]
-#[ignore = "BUG: import_json parses documents through serde_json::Value, which sorts applicationData keys"]
 async fn imported_application_data_keeps_its_key_order_through_patch_and_get() {
     // Arrange
     let World { app, agent } = world().await;
@@ -1556,7 +1555,6 @@ async fn concurrent_patches_of_all_four_fields_keep_every_final_value() {
 // ---------------------------------------------------------------------------------------------
 
 #[tokio::test]
-#[ignore = "BUG: a NUL character in consoleData reaches PostgreSQL and comes back as 500 instead of 400"]
 async fn a_console_data_with_a_nul_character_is_refused_with_400_and_changes_nothing() {
     // Arrange
     let World { app, agent } = world().await;
@@ -1713,7 +1711,6 @@ async fn a_patch_that_waited_for_a_concurrent_writer_of_another_field_keeps_that
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "BUG: a patch that finds its values already written by a concurrent writer answers the pre-write snapshot"]
 async fn a_patch_that_waited_for_a_concurrent_writer_of_the_same_value_answers_the_session_as_stored()
  {
     // Arrange

@@ -8,7 +8,6 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 use std::io::Write;
 use std::process::{Command, Stdio};
-use voice_api::storage::sessions::{Caller, Outcome};
 
 const ROLES_LINE: &str = "roles are SystemAdministrator, Manager, Customer, User";
 
@@ -113,19 +112,13 @@ async fn stored_sessions(pool: &PgPool) -> Vec<Value> {
         .fetch_all(pool)
         .await
         .unwrap();
-    let admin = Caller {
-        user_id: "",
-        is_admin: true,
-    };
     let mut out = Vec::new();
     for id in ids {
-        match voice_api::storage::sessions::get(pool, admin, &id)
+        let s = voice_api::storage::sessions::load(pool, &id)
             .await
             .unwrap()
-        {
-            Outcome::Found(s) => out.push(serde_json::to_value(*s).unwrap()),
-            other => panic!("{id}: {other:?}"),
-        }
+            .unwrap_or_else(|| panic!("{id} vanished"));
+        out.push(serde_json::to_value(s).unwrap());
     }
     out
 }
@@ -328,7 +321,7 @@ async fn user_add_prints_the_user_id_and_stores_a_hash_not_the_password() {
         .unwrap();
     assert!(hash.starts_with("$argon2id$"), "{hash}");
     assert!(!hash.contains("s3cret"));
-    assert!(voice_api::auth::verify_password("s3cret pw", &hash));
+    assert!(voice_api::auth::verify_secret("s3cret pw", &hash));
 }
 
 #[tokio::test]
@@ -675,7 +668,6 @@ async fn an_import_refused_by_the_database_at_document_1_rolls_back_document_0()
 }
 
 #[tokio::test]
-#[ignore = "BUG: the reason quotes the bad value verbatim, so a line break in it splits the stderr line"]
 async fn an_invalid_enum_value_with_a_line_break_is_still_reported_on_one_line() {
     let mut bad = session_doc("s2", "acct-new", "second");
     bad["callState"] = json!("Bo\ngus");

@@ -211,6 +211,20 @@ pub async fn patch(
     outcome(row)
 }
 
+static LOAD_SQL: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {} FROM sessions s WHERE s.id = $1",
+        select_list("s")
+    )
+});
+
+/// Reads a session with no access check: for operator tooling and tests, never for a request
+/// handler (those go through [`get`], which checks the caller).
+pub async fn load(pool: &PgPool, id: &str) -> Result<Option<SessionInfo>, sqlx::Error> {
+    let row = sqlx::query(&LOAD_SQL).bind(id).fetch_optional(pool).await?;
+    row.as_ref().map(decode).transpose()
+}
+
 /// Reads session `id` as the holder of `cred`.
 pub async fn get(pool: &PgPool, cred: &Credential, id: &str) -> Result<Outcome, sqlx::Error> {
     let row = cred
