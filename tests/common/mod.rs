@@ -4,7 +4,10 @@
 
 use sqlx::{Connection, PgConnection, PgPool};
 use std::net::SocketAddr;
+use std::time::Duration;
 use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use voice_api::auth::AuthConfig;
 use voice_api::storage::{self, PoolSettings};
 use voice_api::{AppState, HttpConfig};
 
@@ -87,20 +90,96 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(config: HttpConfig) -> TestApp {
+    spawn_app_with_auth(config, AuthConfig::default()).await
+}
+
+/// A server on its own database with the given authentication policy (throttling, lifetimes).
+pub async fn spawn_app_with_auth(config: HttpConfig, auth: AuthConfig) -> TestApp {
     let db = TestDb::new().await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (tx, rx) = oneshot::channel::<()>();
-    let state = AppState::new(db.pool.clone(), config);
-    tokio::spawn(voice_api::server::run(listener, state, async {
-        let _ = rx.await;
-    }));
+    let (addr, shutdown, _) = start(db.pool.clone(), config, auth).await;
     TestApp {
         addr,
         base_url: format!("http://{addr}"),
         http: reqwest::Client::new(),
-        shutdown: Some(tx),
+        shutdown: Some(shutdown),
         db,
+    }
+}
+
+/// Binds a free loopback port and serves the API there until the sender fires or drops.
+async fn start(
+    pool: PgPool,
+    config: HttpConfig,
+    auth: AuthConfig,
+) -> (
+    SocketAddr,
+    oneshot::Sender<()>,
+    JoinHandle<std::io::Result<()>>,
+) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = oneshot::channel::<()>();
+    let state = AppState::with_auth(pool, config, auth);
+    let handle = tokio::spawn(voice_api::server::run(listener, state, async {
+        let _ = rx.await;
+    }));
+    (addr, tx, handle)
+}
+
+/// One more server instance on an existing database, with its own connection pool and its
+/// own in-memory state (verification cache, cache key), as a separate process would have:
+/// what it shares with other instances is exactly what is in PostgreSQL.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub base_url: String,
+    shutdown: Option<oneshot::Sender<()>>,
+    handle: Option<JoinHandle<std::io::Result<()>>>,
+    pool: PgPool,
+}
+
+impl TestServer {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// Stops the server and waits until it has finished and closed its pool, like a process
+    /// that exited. Clients should not hold idle keep-alive connections to it (use a client
+    /// per instance, or drop it first), though graceful shutdown closes idle ones anyway.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(handle) = self.handle.take() {
+            tokio::time::timeout(Duration::from_secs(10), handle)
+                .await
+                .expect("the server stops within 10 s of its shutdown signal")
+                .expect("the server task did not panic")
+                .expect("the server ran without an I/O error");
+        }
+        self.pool.close().await;
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Starts another server instance on `db` (see [`TestServer`]).
+pub async fn spawn_app_on(db: &TestDb, config: HttpConfig, auth: AuthConfig) -> TestServer {
+    let pool = storage::open(&db.url, &PoolSettings::default())
+        .await
+        .expect("a second pool on the test database opens");
+    let (addr, shutdown, handle) = start(pool.clone(), config, auth).await;
+    TestServer {
+        addr,
+        base_url: format!("http://{addr}"),
+        shutdown: Some(shutdown),
+        handle: Some(handle),
+        pool,
     }
 }
 
@@ -119,6 +198,26 @@ pub async fn add_user(
     tx.commit().await.unwrap();
     let roles: Vec<String> = roles.iter().map(|r| r.to_string()).collect();
     voice_api::cli::add_user(pool, account, email, password, None, &roles)
+        .await
+        .unwrap()
+}
+
+/// Like [`add_user`], with a display name.
+pub async fn add_named_user(
+    pool: &PgPool,
+    account: &str,
+    email: &str,
+    password: &str,
+    name: &str,
+    roles: &[&str],
+) -> String {
+    let mut tx = pool.begin().await.unwrap();
+    voice_api::storage::accounts::ensure_account(&mut tx, account, &format!("Account {account}"))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let roles: Vec<String> = roles.iter().map(|r| r.to_string()).collect();
+    voice_api::cli::add_user(pool, account, email, password, Some(name), &roles)
         .await
         .unwrap()
 }
