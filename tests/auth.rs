@@ -1069,6 +1069,93 @@ async fn the_failure_that_reaches_the_limit_is_answered_401_and_the_lock_starts_
     );
 }
 
+#[tokio::test]
+#[ignore = "BUG: concurrent failed logins are all verified before the lock applies (src/auth.rs verify_password: locked_for, verify, record_failure are not atomic)"]
+async fn concurrent_failed_logins_cannot_exceed_the_limit() {
+    // An attacker who sends guesses in parallel must not get more password verifications per
+    // lockout than the policy allows: at most `max_failures` of them may be answered 401.
+    let app = spawn_app_with_auth(HttpConfig::default(), quick_throttle()).await;
+    seed(app.pool()).await;
+    let attempts = (0..20).map(|i| {
+        let req = app
+            .http
+            .post(app.url("/auth/credentials"))
+            .json(&json!({"userName": EMAIL, "password": format!("guess-{i}")}));
+        async move { req.send().await.unwrap().status() }
+    });
+    let statuses = futures_util::future::join_all(attempts).await;
+    let verified = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    let locked = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!(verified + locked, statuses.len(), "{statuses:?}");
+    assert!(
+        verified <= 3,
+        "{verified} of 20 parallel guesses were verified with a limit of 3: {statuses:?}"
+    );
+}
+
+#[tokio::test]
+#[ignore = "BUG: a failed XML login answers an ErrorResponse root; ServiceStack answers the typed AuthenticateResponse carrying the ResponseStatus (src/login.rs / src/http/routes.rs run_authenticate)"]
+async fn a_failed_xml_login_answers_an_authenticate_response_with_its_response_status() {
+    // ServiceStack's AuthenticateService throws inside the service, so the error body is the
+    // operation's own response type (notes/servicestack-facts.md §0 and §4); in JSON that is
+    // indistinguishable from an ErrorResponse, in DataContract XML the root element differs and
+    // the .NET XmlServiceClient reads the ResponseStatus from an AuthenticateResponse.
+    let (app, _) = seeded_app().await;
+    let body = format!(
+        r#"<Authenticate xmlns="http://schemas.servicestack.net/types"><provider>credentials</provider><UserName>{EMAIL}</UserName><Password>wrong</Password></Authenticate>"#
+    );
+    let (status, headers, body) = send(
+        app.http
+            .post(app.url("/auth/credentials"))
+            .header("Content-Type", "application/xml")
+            .body(body),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(content_type(&headers), XML);
+    let want = concat!(
+        r#"<?xml version="1.0" encoding="utf-8"?>"#,
+        r#"<AuthenticateResponse xmlns:i="http://www.w3.org/2001/XMLSchema-instance" xmlns="http://schemas.servicestack.net/types">"#,
+        r#"<UserId i:nil="true" /><SessionId i:nil="true" /><UserName i:nil="true" /><DisplayName i:nil="true" />"#,
+        r#"<ReferrerUrl i:nil="true" /><BearerToken i:nil="true" /><RefreshToken i:nil="true" /><RefreshTokenExpiry i:nil="true" /><ProfileUrl i:nil="true" />"#,
+        r#"<Roles xmlns:d2p1="http://schemas.microsoft.com/2003/10/Serialization/Arrays" i:nil="true" />"#,
+        r#"<Permissions xmlns:d2p1="http://schemas.microsoft.com/2003/10/Serialization/Arrays" i:nil="true" />"#,
+        r#"<AuthProvider i:nil="true" />"#,
+        "<ResponseStatus><ErrorCode>Unauthorized</ErrorCode><Message>Invalid Username or Password</Message>",
+        r#"<StackTrace i:nil="true" /><Errors /><Meta xmlns:d3p1="http://schemas.microsoft.com/2003/10/Serialization/Arrays" i:nil="true" /></ResponseStatus>"#,
+        r#"<Meta xmlns:d2p1="http://schemas.microsoft.com/2003/10/Serialization/Arrays" i:nil="true" />"#,
+        "</AuthenticateResponse>"
+    );
+    assert_eq!(body, want);
+}
+
+#[tokio::test]
+async fn a_get_login_with_the_password_in_the_url_is_refused() {
+    let (app, _) = seeded_app().await;
+    let (status, _, body) = send(app.http.get(app.url(&format!(
+        "/auth/credentials?userName={EMAIL}&password={PASSWORD}"
+    ))))
+    .await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{body}");
+    assert_eq!(
+        body,
+        status_json(
+            "NotImplementedException",
+            "GET Authenticate requests are disabled; use POST"
+        )
+    );
+    assert_eq!(
+        count(app.pool(), "SELECT count(*) FROM auth_sessions").await,
+        0
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // API keys (through the CLI binary)
 // ---------------------------------------------------------------------------------------------
