@@ -6,6 +6,10 @@
 //!   responses compared, and the errors they raise. Their dependencies are installed once, from
 //!   the pinned lock files, on the first run (node_modules beside the script; a venv under the
 //!   cargo target dir).
+//! - Authentication with the same clients (tests/clients/node/auth.mjs,
+//!   tests/clients/python/auth.py): the Node client logs in with `Authenticate` and then works
+//!   with the session cookies it keeps itself, logs out and is refused; the Python client uses
+//!   an API key from `voice-api apikey add` as its bearer token until the key is revoked.
 //! - What the .NET clients put on the wire, sent with reqwest: JsonServiceClient's PATCH of the
 //!   whole DTO on the custom route, XmlServiceClient's DataContract XML PATCH, and a POST with
 //!   `X-Http-Method-Override: PATCH`.
@@ -302,6 +306,99 @@ async fn python_json_service_client_patches_and_gets_whole_sessions() {
         .arg("conformance.py")
         .args([&app.base_url, EMAIL, PASSWORD, session_id]);
     run_client("Python", cmd, &expected_document(&session, &user_id)).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Authentication with the real clients
+// ---------------------------------------------------------------------------------------------
+
+/// The session as the server answers it (read with Basic credentials), for the scripts to
+/// compare against.
+async fn session_as_served(app: &common::TestApp, id: &str) -> Value {
+    let res = app
+        .http
+        .get(app.url(&format!("/sessions/{id}")))
+        .basic_auth(EMAIL, Some(PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), reqwest::StatusCode::OK);
+    res.json().await.unwrap()
+}
+
+/// Node: `post(new Authenticate({provider:'credentials', ..., rememberMe:true}))`, then PATCH
+/// and GET with the session cookies the client keeps itself (see tests/clients/node/auth.mjs),
+/// then logout, after which the client and the replayed old cookies are refused.
+#[tokio::test]
+async fn node_client_logs_in_works_with_the_session_cookies_and_is_refused_after_logout() {
+    let dir = node_deps().clone();
+    let session_id = "64a1f0c2b3d4e5f6a7b8c9d2";
+    let (app, user_id) = seeded_app(&[full_session(session_id)]).await;
+    let expected = json!({
+        "baseUrl": app.base_url,
+        "userName": EMAIL,
+        "password": PASSWORD,
+        "sessionId": session_id,
+        "authenticateResponse": {
+            "userId": user_id,
+            "userName": EMAIL,
+            "displayName": EMAIL,
+            "roles": ["User"],
+            "permissions": [],
+        },
+        "session": session_as_served(&app, session_id).await,
+        "userId": user_id,
+        "notAuthenticated": {"errorCode": "Unauthorized", "message": "Not Authenticated", "errors": []},
+    });
+    let mut cmd = tokio::process::Command::new("node");
+    cmd.current_dir(&dir).arg("auth.mjs");
+    run_client("Node.js auth", cmd, &expected).await;
+
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM auth_sessions")
+        .fetch_one(app.pool())
+        .await
+        .unwrap();
+    assert_eq!(left, 0, "the logout ended the login session");
+}
+
+/// Python: an API key made with `voice-api apikey add` as `client.bearer_token`, PATCH and GET,
+/// then `voice-api apikey revoke` (run by the script) and the next requests are 401.
+#[tokio::test]
+async fn python_client_uses_an_api_key_as_bearer_token_until_it_is_revoked() {
+    let python = python_deps().clone();
+    let session_id = "64a1f0c2b3d4e5f6a7b8c9d3";
+    let (app, user_id) = seeded_app(&[full_session(session_id)]).await;
+    let bin = env!("CARGO_BIN_EXE_voice-api");
+    let cli = |args: &[&str]| {
+        let out = Command::new(bin)
+            .args(args)
+            .env("DATABASE_URL", &app.db.url)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "voice-api {args:?}: {out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let added = cli(&["apikey", "add", "--email", EMAIL, "--name", "python client"]);
+    let key = added.lines().last().unwrap().trim().to_string();
+    let listed = cli(&["apikey", "list"]);
+    let key_id = listed
+        .lines()
+        .find(|l| l.contains("python client"))
+        .and_then(|l| l.split('\t').next())
+        .unwrap_or_else(|| panic!("the key is listed: {listed}"))
+        .to_string();
+    let expected = json!({
+        "baseUrl": app.base_url,
+        "apiKey": key,
+        "sessionId": session_id,
+        "session": session_as_served(&app, session_id).await,
+        "userId": user_id,
+        "revoke": {"argv": [bin, "apikey", "revoke", key_id], "env": {"DATABASE_URL": app.db.url}},
+        "invalidApiKey": {"errorCode": "Unauthorized", "message": "Invalid API Key", "errors": []},
+    });
+    let mut cmd = tokio::process::Command::new(python);
+    cmd.current_dir(clients_dir().join("python")).arg("auth.py");
+    run_client("Python auth", cmd, &expected).await;
 }
 
 // ---------------------------------------------------------------------------------------------
