@@ -785,8 +785,8 @@ async fn a_session_survives_a_server_restart() {
 #[tokio::test]
 async fn an_expired_session_is_refused() {
     let mut auth = AuthConfig::default();
-    auth.session_ttl = Duration::from_millis(400);
-    auth.remember_ttl = Duration::from_millis(400);
+    auth.session_ttl = Duration::from_millis(1000);
+    auth.remember_ttl = Duration::from_millis(1000);
     let app = spawn_app_with_auth(HttpConfig::default(), auth).await;
     seed(app.pool()).await;
     let temp = login(&app, EMAIL, PASSWORD, false).await;
@@ -797,9 +797,9 @@ async fn an_expired_session_is_refused() {
             .get(app.url(&format!("/sessions/{SESSION_A}")))
             .header("Cookie", l.cookie_header())
     };
-    // Still valid at first (the TTL is short, not zero).
-    assert_eq!(send(get(&temp)).await.0, StatusCode::OK);
-    tokio::time::sleep(Duration::from_millis(900)).await;
+    // Valid at first (the TTL is short, not zero): checked on the later login.
+    assert_eq!(send(get(&perm)).await.0, StatusCode::OK);
+    tokio::time::sleep(Duration::from_millis(1200)).await;
     for l in [&temp, &perm] {
         let (status, headers, body) = send(get(l)).await;
         assert_401(status, &headers, &body, &not_authenticated());
