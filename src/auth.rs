@@ -345,14 +345,14 @@ async fn verify(
     })
 }
 
-/// Checks an e-mail and password, with login throttling per user name.
+/// Checks an e-mail and password, with login throttling per user name: the attempt is
+/// counted before the (slow) verification, and a success clears the count.
 pub async fn verify_password(
     state: &AppState,
     user: &str,
     password: &str,
 ) -> Result<Credential, ApiError> {
-    let policy = &state.auth.throttle;
-    if let Some(secs) = store::locked_for(&state.pool, user).await? {
+    if let Some(secs) = store::begin_attempt(&state.pool, user, &state.auth.throttle).await? {
         return Err(locked(secs));
     }
     let found = store::password_of(&state.pool, user).await?;
@@ -365,10 +365,7 @@ pub async fn verify_password(
                 auth_stamp,
             })
         }
-        _ => match store::record_failure(&state.pool, user, policy).await? {
-            Some(secs) => Err(locked(secs)),
-            None => Err(ApiError::unauthorized("Invalid Username or Password")),
-        },
+        _ => Err(ApiError::unauthorized("Invalid Username or Password")),
     }
 }
 

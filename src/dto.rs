@@ -384,6 +384,10 @@ pub struct AuthenticateResponse {
     pub roles: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub permissions: Option<Vec<String>>,
+    /// Set when the login failed: ServiceStack answers a failed Authenticate with its typed
+    /// response carrying the status, not with an `ErrorResponse`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response_status: Option<ResponseStatus>,
 }
 
 /// Evo Voice's `UserInfo` (`GET /auth/status`): who the caller is, or `isAuthenticated: false`.

@@ -131,6 +131,7 @@ fn authenticate_response(
         ),
         roles: Some(user.roles.clone()),
         permissions: Some(Vec::new()),
+        response_status: None,
     }
 }
 

@@ -224,24 +224,26 @@ fn is_wire_body(res: &Response) -> bool {
     )
 }
 
-/// The full error response: status, ServiceStack body, and the challenge header for 401.
+/// The full error response: status, ServiceStack body, and the error's headers.
 pub fn render_error(format: Format, err: ApiError) -> Response {
-    let status = err.status;
-    let challenge = err.challenge;
-    let err_retry_after = err.retry_after;
     let mut res = wire::error_body(format, err.response_status());
-    *res.status_mut() = status;
-    if challenge {
+    *res.status_mut() = err.status;
+    error_headers(&mut res, &err);
+    res
+}
+
+/// `WWW-Authenticate` for a 401 challenge, `Retry-After` while locked out.
+pub fn error_headers(res: &mut Response, err: &ApiError) {
+    if err.challenge {
         res.headers_mut().insert(
             header::WWW_AUTHENTICATE,
             HeaderValue::from_static(crate::error::BASIC_CHALLENGE),
         );
     }
-    if let Some(secs) = err_retry_after {
+    if let Some(secs) = err.retry_after {
         res.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(secs));
     }
-    res
 }
 
 /// A plain-text error from a layer or extractor outside our control (a path that fails to

@@ -4,7 +4,7 @@
 use super::{Binding, RequestInput, cookies};
 use crate::AppState;
 use crate::auth::{self, Principal};
-use crate::dto::{Authenticate, GetSession, PatchSession};
+use crate::dto::{Authenticate, AuthenticateResponse, GetSession, PatchSession};
 use crate::error::{ApiError, Result};
 use crate::login::{self, AuthAction};
 use crate::sessions;
@@ -157,7 +157,10 @@ async fn run_authenticate(
                 dto.user_name = Some(user);
                 dto.password = Some(password);
             }
-            let login = login::login(state, &dto).await?;
+            let login = match login::login(state, &dto).await {
+                Ok(login) => login,
+                Err(err) => return Ok(failed_login(format, err)),
+            };
             let mut res = wire::respond(format, &login.response);
             cookies::set_session(&mut res, &parts, &login);
             Ok(res)
@@ -177,6 +180,21 @@ async fn run_authenticate(
             ))
         }
     }
+}
+
+/// A failed login answered as ServiceStack does: the typed `AuthenticateResponse` carrying
+/// the `ResponseStatus` (the same JSON as an ErrorResponse; in XML the root differs), with the
+/// error's status and headers.
+fn failed_login(format: Format, err: ApiError) -> Response {
+    let status = err.status;
+    let answer = AuthenticateResponse {
+        response_status: Some(err.response_status()),
+        ..AuthenticateResponse::default()
+    };
+    let mut res = wire::respond(format, &answer);
+    *res.status_mut() = status;
+    super::error_headers(&mut res, &err);
+    res
 }
 
 /// `GET /auth/status`: Evo Voice's UserInfo, or `isAuthenticated: false` for anyone else.

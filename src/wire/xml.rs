@@ -224,6 +224,12 @@ fn write_key_value(out: &mut Vec<u8>, (key, value): &(String, String)) {
 pub fn write_error_response(out: &mut Vec<u8>, status: &ResponseStatus) {
     out.extend_from_slice(XML_DECLARATION);
     out.extend_from_slice(ERROR_RESPONSE_OPEN);
+    write_response_status(out, status);
+    out.extend_from_slice(b"</ErrorResponse>");
+}
+
+/// `<ResponseStatus>` as a member of a DTO in ServiceStack's namespace (no prefixes needed).
+fn write_response_status(out: &mut Vec<u8>, status: &ResponseStatus) {
     out.extend_from_slice(b"<ResponseStatus>");
     text_element(out, "ErrorCode", "", Some(&status.error_code));
     text_element(out, "Message", "", Some(&status.message));
@@ -236,7 +242,7 @@ pub fn write_error_response(out: &mut Vec<u8>, status: &ResponseStatus) {
         write_response_error,
     );
     nil_element(out, "Meta", XMLNS_D3P1_ARRAYS, "");
-    out.extend_from_slice(b"</ResponseStatus></ErrorResponse>");
+    out.extend_from_slice(b"</ResponseStatus>");
 }
 
 fn write_response_error(out: &mut Vec<u8>, e: &ResponseError) {
@@ -291,7 +297,10 @@ pub fn write_authenticate_response(out: &mut Vec<u8>, r: &AuthenticateResponse) 
         write_d2p1_string,
     );
     nil_element(out, "AuthProvider", "", "");
-    nil_element(out, "ResponseStatus", "", "");
+    match &r.response_status {
+        Some(status) => write_response_status(out, status),
+        None => nil_element(out, "ResponseStatus", "", ""),
+    }
     nil_element(out, "Meta", XMLNS_D2P1_ARRAYS, "");
     out.extend_from_slice(b"</AuthenticateResponse>");
 }
