@@ -137,6 +137,27 @@ pub enum ApiKeyCommand {
     Revoke { id: String },
 }
 
+/// The tokio runtime for a command. `VOICE_API_WORKER_THREADS` sets the server's worker
+/// threads; 1 runs everything on one thread (no cross-thread wake-ups), which suits a small
+/// machine shared with PostgreSQL.
+pub fn runtime(_cli: &Cli) -> std::io::Result<tokio::runtime::Runtime> {
+    let threads: usize = std::env::var("VOICE_API_WORKER_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    if threads == 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        let mut b = tokio::runtime::Builder::new_multi_thread();
+        if threads > 1 {
+            b.worker_threads(threads);
+        }
+        b.enable_all().build()
+    }
+}
+
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve(&cli.database_url, args).await,

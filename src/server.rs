@@ -19,6 +19,10 @@ pub async fn run(
     let drain = state.config.drain_timeout;
     let signalled = Arc::new(Notify::new());
     let notify = signalled.clone();
+    // Responses are small and the client waits for each: send them at once (no Nagle delay).
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     let server = axum::serve(listener, router(state)).with_graceful_shutdown(async move {
         shutdown.await;
         notify.notify_one();
