@@ -3,10 +3,10 @@
 
 use crate::AppState;
 use crate::auth::Principal;
-use crate::dto::{GetSession, PatchSession, SessionInfo};
+use crate::dto::{GetSession, PatchSession};
 use crate::error::{ApiError, Result};
 use crate::storage::auth::Credential;
-use crate::storage::sessions::{self, Outcome};
+use crate::storage::sessions::{self, Outcome, StoredSession};
 
 /// ISO 8601 in UTC with milliseconds and `Z`, the form Evo Voice emits.
 pub fn now_iso8601() -> String {
@@ -56,9 +56,9 @@ async fn run_as(
     }
 }
 
-fn found(outcome: Outcome, id: &str) -> Result<SessionInfo> {
+fn found(outcome: Outcome, id: &str) -> Result<StoredSession> {
     match outcome {
-        Outcome::Found(s) => Ok(*s),
+        Outcome::Found(s) => Ok(s),
         Outcome::Unauthenticated => Err(ApiError::unauthorized("Not Authenticated")),
         Outcome::Forbidden => Err(ApiError::forbidden(
             "You do not have access to the account of this session",
@@ -73,7 +73,7 @@ pub async fn patch_session(
     state: &AppState,
     principal: &Principal,
     req: PatchSession,
-) -> Result<SessionInfo> {
+) -> Result<StoredSession> {
     let id = req.session_id.as_deref().unwrap_or_default();
     let now = now_iso8601();
     let outcome = run_as(
@@ -93,7 +93,7 @@ pub async fn get_session(
     state: &AppState,
     principal: &Principal,
     req: GetSession,
-) -> Result<SessionInfo> {
+) -> Result<StoredSession> {
     let id = req.session_id.as_deref().unwrap_or_default();
     let outcome = run_as(state, principal, Statement::Get { id }).await?;
     found(outcome, id)

@@ -40,7 +40,7 @@ async fn patch_session(
 ) -> Result<Response> {
     let req: PatchSession = input.bind(Binding::Custom(&[("sessionId", &id)]))?;
     let session = sessions::patch_session(&state, &user, req).await?;
-    Ok(wire::respond(format, &session))
+    wire::respond(format, &session)
 }
 
 async fn get_session(
@@ -52,7 +52,7 @@ async fn get_session(
 ) -> Result<Response> {
     let req: GetSession = input.bind(Binding::Custom(&[("sessionId", &id)]))?;
     let session = sessions::get_session(&state, &user, req).await?;
-    Ok(wire::respond(format, &session))
+    wire::respond(format, &session)
 }
 
 /// The operations reachable by name on the predefined routes.
@@ -104,7 +104,7 @@ async fn predefined(
         }
         Operation::Authenticate => unreachable!("answered above"),
     };
-    Ok(wire::respond(format, &session))
+    wire::respond(format, &session)
 }
 
 pub async fn not_found(method: Method, uri: axum::http::Uri) -> ApiError {
@@ -159,25 +159,22 @@ async fn run_authenticate(
             }
             let login = match login::login(state, &dto).await {
                 Ok(login) => login,
-                Err(err) => return Ok(failed_login(format, err)),
+                Err(err) => return failed_login(format, err),
             };
-            let mut res = wire::respond(format, &login.response);
+            let mut res = wire::respond(format, &login.response)?;
             cookies::set_session(&mut res, &parts, &login);
             Ok(res)
         }
         AuthAction::Logout => {
             let session = auth::session_id(&parts);
             let answer = login::logout(state, session.as_deref()).await?;
-            let mut res = wire::respond(format, &answer);
+            let mut res = wire::respond(format, &answer)?;
             cookies::clear_session(&mut res, &parts);
             Ok(res)
         }
         AuthAction::Current => {
             let principal = Principal::from_request_parts(&mut parts, state).await?;
-            Ok(wire::respond(
-                format,
-                &login::current(state, &principal).await?,
-            ))
+            wire::respond(format, &login::current(state, &principal).await?)
         }
     }
 }
@@ -185,16 +182,16 @@ async fn run_authenticate(
 /// A failed login answered as ServiceStack does: the typed `AuthenticateResponse` carrying
 /// the `ResponseStatus` (the same JSON as an ErrorResponse; in XML the root differs), with the
 /// error's status and headers.
-fn failed_login(format: Format, err: ApiError) -> Response {
+fn failed_login(format: Format, err: ApiError) -> Result<Response> {
     let status = err.status;
     let answer = AuthenticateResponse {
         response_status: Some(err.response_status()),
         ..AuthenticateResponse::default()
     };
-    let mut res = wire::respond(format, &answer);
+    let mut res = wire::respond(format, &answer)?;
     *res.status_mut() = status;
     super::error_headers(&mut res, &err);
-    res
+    Ok(res)
 }
 
 /// `GET /auth/status`: Evo Voice's UserInfo, or `isAuthenticated: false` for anyone else.
@@ -209,8 +206,5 @@ async fn auth_status(
         .await
         .ok()
         .flatten();
-    Ok(wire::respond(
-        format,
-        &login::status(&state, principal.as_ref()).await?,
-    ))
+    wire::respond(format, &login::status(&state, principal.as_ref()).await?)
 }

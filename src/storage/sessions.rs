@@ -10,6 +10,7 @@ use crate::dto::{
     SessionHoldReasons, SessionInfo, SessionQueueStates,
 };
 use serde::Serialize;
+use serde_json::value::RawValue;
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool, Row};
 use std::sync::LazyLock;
@@ -18,7 +19,7 @@ use std::sync::LazyLock;
 #[derive(Debug)]
 pub enum Outcome {
     /// The session, after the patch when one applied.
-    Found(Box<SessionInfo>),
+    Found(StoredSession),
     /// The session exists in an account the caller may not act in.
     Forbidden,
     NotFound,
@@ -26,60 +27,75 @@ pub enum Outcome {
     Unauthenticated,
 }
 
-/// Every column of `sessions` that maps to a SessionInfo field, in DTO order; the json columns
-/// are read as text so they decode with serde (the `json` type keeps their exact text).
-const COLUMNS: &[&str] = &[
-    "id",
-    "date_created",
-    "date_last_modified",
-    "created_by",
-    "last_modified_by",
-    "dial_state",
-    "call_state",
-    "queue_state",
-    "account_id",
-    "account_name",
-    "customer_id",
-    "customer_breadcrumb",
-    "customer_name",
-    "endpoint_id",
-    "endpoint_name",
-    "date_completed",
-    "destination",
-    "to_address",
-    "from_address",
-    "from_name",
-    "answered_by_name",
-    "queue_member_id",
-    "channel",
-    "ended",
-    "outcome",
-    "call_sid",
-    "console_data",
-    "hold_queue_name",
-    "held_by_user_id",
-    "hold_reason",
-    "conference_sid",
-    "display_name",
-    "log",
-    "members",
-    "callback_number",
-    "answered_by_id",
-    "direction",
-    "from_phone_number",
-    "most_recent_participant_call_sid",
-    "was_missed",
-    "ring_queue_id",
-];
+/// How a column is stored and written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Nullable text; null members are omitted from JSON.
+    Text,
+    /// An enum's canonical name (never null).
+    Enum,
+    Bool,
+    /// A list kept as `json` (not jsonb) so its text, key order included, comes back exactly.
+    Json,
+}
+use Kind::{Bool, Enum, Json, Text};
 
-const JSON_COLUMNS: &[&str] = &["customer_breadcrumb", "log", "members"];
+/// Every SessionInfo field: its column, its JSON key, its kind — in the DTO's declaration
+/// order, which is also the order of the columns in every SELECT list here.
+const FIELDS: &[(&str, &str, Kind)] = &[
+    ("id", "id", Text),
+    ("date_created", "dateCreated", Text),
+    ("date_last_modified", "dateLastModified", Text),
+    ("created_by", "createdBy", Text),
+    ("last_modified_by", "lastModifiedBy", Text),
+    ("dial_state", "dialState", Enum),
+    ("call_state", "callState", Enum),
+    ("queue_state", "queueState", Enum),
+    ("account_id", "accountId", Text),
+    ("account_name", "accountName", Text),
+    ("customer_id", "customerId", Text),
+    ("customer_breadcrumb", "customerBreadcrumb", Json),
+    ("customer_name", "customerName", Text),
+    ("endpoint_id", "endpointId", Text),
+    ("endpoint_name", "endpointName", Text),
+    ("date_completed", "dateCompleted", Text),
+    ("destination", "destination", Text),
+    ("to_address", "toAddress", Text),
+    ("from_address", "fromAddress", Text),
+    ("from_name", "fromName", Text),
+    ("answered_by_name", "answeredByName", Text),
+    ("queue_member_id", "queueMemberId", Text),
+    ("channel", "channel", Enum),
+    ("ended", "ended", Bool),
+    ("outcome", "outcome", Text),
+    ("call_sid", "callSid", Text),
+    ("console_data", "consoleData", Text),
+    ("hold_queue_name", "holdQueueName", Text),
+    ("held_by_user_id", "heldByUserId", Text),
+    ("hold_reason", "holdReason", Enum),
+    ("conference_sid", "conferenceSid", Text),
+    ("display_name", "displayName", Text),
+    ("log", "log", Json),
+    ("members", "members", Json),
+    ("callback_number", "callbackNumber", Text),
+    ("answered_by_id", "answeredById", Text),
+    ("direction", "direction", Enum),
+    ("from_phone_number", "fromPhoneNumber", Text),
+    (
+        "most_recent_participant_call_sid",
+        "mostRecentParticipantCallSid",
+        Text,
+    ),
+    ("was_missed", "wasMissed", Bool),
+    ("ring_queue_id", "ringQueueId", Text),
+];
 
 /// `alias.col, ...` with the json columns cast to text.
 fn select_list(alias: &str) -> String {
-    COLUMNS
+    FIELDS
         .iter()
-        .map(|c| {
-            if JSON_COLUMNS.contains(c) {
+        .map(|(c, _, kind)| {
+            if *kind == Json {
                 format!("{alias}.{c}::text AS {c}")
             } else {
                 format!("{alias}.{c}")
@@ -154,12 +170,16 @@ static GET_SQL: LazyLock<Vec<String>> =
 
 /// Insert or replace a whole session by id.
 static UPSERT_SQL: LazyLock<String> = LazyLock::new(|| {
-    let all: Vec<&str> = COLUMNS.iter().copied().chain(["created_at"]).collect();
+    let all: Vec<(&str, Kind)> = FIELDS
+        .iter()
+        .map(|(c, _, k)| (*c, *k))
+        .chain([("created_at", Text)])
+        .collect();
     let values = all
         .iter()
         .enumerate()
-        .map(|(i, c)| {
-            if JSON_COLUMNS.contains(c) {
+        .map(|(i, (_, kind))| {
+            if *kind == Json {
                 format!("${}::json", i + 1)
             } else {
                 format!("${}", i + 1)
@@ -167,6 +187,7 @@ static UPSERT_SQL: LazyLock<String> = LazyLock::new(|| {
         })
         .collect::<Vec<_>>()
         .join(", ");
+    let all: Vec<&str> = all.into_iter().map(|(c, _)| c).collect();
     let updates = all
         .iter()
         .skip(1)
@@ -220,9 +241,9 @@ static LOAD_SQL: LazyLock<String> = LazyLock::new(|| {
 
 /// Reads a session with no access check: for operator tooling and tests, never for a request
 /// handler (those go through [`get`], which checks the caller).
-pub async fn load(pool: &PgPool, id: &str) -> Result<Option<SessionInfo>, sqlx::Error> {
+pub async fn load(pool: &PgPool, id: &str) -> Result<Option<StoredSession>, sqlx::Error> {
     let row = sqlx::query(&LOAD_SQL).bind(id).fetch_optional(pool).await?;
-    row.as_ref().map(decode).transpose()
+    Ok(row.map(|row| StoredSession { row, first: 0 }))
 }
 
 /// Reads session `id` as the holder of `cred`.
@@ -241,7 +262,7 @@ fn outcome(row: PgRow) -> Result<Outcome, sqlx::Error> {
         "unauthenticated" => Outcome::Unauthenticated,
         "notfound" => Outcome::NotFound,
         "forbidden" => Outcome::Forbidden,
-        _ => Outcome::Found(Box::new(decode(&row)?)),
+        _ => Outcome::Found(StoredSession { row, first: 1 }),
     })
 }
 
@@ -305,6 +326,61 @@ fn json_text<T: Serialize>(v: &Option<T>) -> Result<Option<String>, sqlx::Error>
         .map(serde_json::to_string)
         .transpose()
         .map_err(|e| sqlx::Error::Encode(Box::new(e)))
+}
+
+/// A session as PostgreSQL returned it: JSON responses are written straight from the row's
+/// bytes (no intermediate strings, the stored list JSON spliced in verbatim), while
+/// [`StoredSession::to_info`] builds the typed SessionInfo where one is needed (XML).
+#[derive(Debug)]
+pub struct StoredSession {
+    row: PgRow,
+    /// Index of the first FIELDS column in the row (the statement's result kind comes first).
+    first: usize,
+}
+
+impl StoredSession {
+    pub fn to_info(&self) -> Result<SessionInfo, sqlx::Error> {
+        decode(&self.row)
+    }
+}
+
+impl Serialize for StoredSession {
+    /// ServiceStack's JSON for SessionInfo: camelCase keys in declaration order, nulls omitted.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{Error, SerializeMap};
+        let row = &self.row;
+        let mut map = serializer.serialize_map(None)?;
+        for (i, (_, key, kind)) in FIELDS.iter().enumerate() {
+            let col = self.first + i;
+            match kind {
+                Text => {
+                    if let Some(v) = row
+                        .try_get::<Option<&str>, _>(col)
+                        .map_err(S::Error::custom)?
+                    {
+                        map.serialize_entry(key, v)?;
+                    }
+                }
+                Enum => map
+                    .serialize_entry(key, row.try_get::<&str, _>(col).map_err(S::Error::custom)?)?,
+                Bool => map.serialize_entry(
+                    key,
+                    &row.try_get::<bool, _>(col).map_err(S::Error::custom)?,
+                )?,
+                Json => {
+                    if let Some(v) = row
+                        .try_get::<Option<&str>, _>(col)
+                        .map_err(S::Error::custom)?
+                    {
+                        // Written verbatim; parsing as RawValue only checks it is one JSON value.
+                        let raw: &RawValue = serde_json::from_str(v).map_err(S::Error::custom)?;
+                        map.serialize_entry(key, raw)?;
+                    }
+                }
+            }
+        }
+        map.end()
+    }
 }
 
 /// Builds a SessionInfo from a row selected with [`select_list`].

@@ -7,6 +7,8 @@ pub mod negotiate;
 pub mod xml;
 
 use crate::dto::{AuthenticateResponse, ErrorResponse, ResponseStatus, SessionInfo, UserInfo};
+use crate::error::ApiError;
+use crate::storage::sessions::StoredSession;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
@@ -63,35 +65,45 @@ fn body_response(format: Format, body: Vec<u8>) -> Response {
 /// A response DTO: JSON comes from serde (ServiceStack's JSON is serde's shape with camelCase
 /// and nulls omitted); DataContract XML has a hand-written writer per type.
 pub trait ResponseDto: serde::Serialize {
-    fn write_xml(&self, out: &mut Vec<u8>);
+    fn write_xml(&self, out: &mut Vec<u8>) -> Result<(), ApiError>;
 }
 
 impl ResponseDto for SessionInfo {
-    fn write_xml(&self, out: &mut Vec<u8>) {
-        xml::write_session_info(out, self)
+    fn write_xml(&self, out: &mut Vec<u8>) -> Result<(), ApiError> {
+        xml::write_session_info(out, self);
+        Ok(())
+    }
+}
+
+impl ResponseDto for StoredSession {
+    fn write_xml(&self, out: &mut Vec<u8>) -> Result<(), ApiError> {
+        xml::write_session_info(out, &self.to_info()?);
+        Ok(())
     }
 }
 
 impl ResponseDto for AuthenticateResponse {
-    fn write_xml(&self, out: &mut Vec<u8>) {
-        xml::write_authenticate_response(out, self)
+    fn write_xml(&self, out: &mut Vec<u8>) -> Result<(), ApiError> {
+        xml::write_authenticate_response(out, self);
+        Ok(())
     }
 }
 
 impl ResponseDto for UserInfo {
-    fn write_xml(&self, out: &mut Vec<u8>) {
-        xml::write_user_info(out, self)
+    fn write_xml(&self, out: &mut Vec<u8>) -> Result<(), ApiError> {
+        xml::write_user_info(out, self);
+        Ok(())
     }
 }
 
 /// A 200 response carrying `dto` in `format`, written straight into the body buffer.
-pub fn respond<T: ResponseDto>(format: Format, dto: &T) -> Response {
+pub fn respond<T: ResponseDto>(format: Format, dto: &T) -> Result<Response, ApiError> {
     let mut body = Vec::with_capacity(4096);
     match format {
-        Format::Json => serde_json::to_writer(&mut body, dto).expect("response DTOs serialise"),
-        Format::Xml => dto.write_xml(&mut body),
+        Format::Json => serde_json::to_writer(&mut body, dto).map_err(ApiError::internal)?,
+        Format::Xml => dto.write_xml(&mut body)?,
     }
-    body_response(format, body)
+    Ok(body_response(format, body))
 }
 
 /// The body of an error response in `format`.
