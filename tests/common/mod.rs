@@ -26,12 +26,24 @@ pub struct TestDb {
 
 impl TestDb {
     pub async fn new() -> TestDb {
+        TestDb::with_settings(&PoolSettings::default()).await
+    }
+
+    /// A fresh database whose pool uses `settings` (pool size, acquire and statement timeouts).
+    pub async fn with_settings(settings: &PoolSettings) -> TestDb {
         let name = format!("voice_api_test_{}", uuid::Uuid::new_v4().simple());
         let url = format!("{}/{name}", database_base());
-        let pool = storage::open(&url, &PoolSettings::default())
+        let pool = storage::open(&url, settings)
             .await
             .expect("PostgreSQL must be running for the tests (see README)");
         TestDb { name, url, pool }
+    }
+
+    /// Another pool on the same database (a second server instance, a lock holder, ...).
+    pub async fn another_pool(&self, settings: &PoolSettings) -> PgPool {
+        storage::open(&self.url, settings)
+            .await
+            .expect("the test database opens again")
     }
 }
 
@@ -103,6 +115,76 @@ pub async fn spawn_app_with_auth(config: HttpConfig, auth: AuthConfig) -> TestAp
         http: reqwest::Client::new(),
         shutdown: Some(shutdown),
         db,
+    }
+}
+
+/// A server on a fresh database whose pool uses `settings`.
+pub async fn spawn_app_with_settings(config: HttpConfig, settings: &PoolSettings) -> TestApp {
+    let db = TestDb::with_settings(settings).await;
+    let server = serve(db.pool.clone(), config).await;
+    server.into_app(db)
+}
+
+/// A server running in this process on `pool` (any database, e.g. one on a PostgreSQL the
+/// test started itself); stops when dropped or when [`Server::stop`] is awaited.
+pub struct Server {
+    pub addr: SocketAddr,
+    pub base_url: String,
+    pub http: reqwest::Client,
+    shutdown: Option<oneshot::Sender<()>>,
+    handle: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl Server {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// Signals shutdown and waits for `server::run` to return (drain included).
+    pub async fn stop(mut self) -> std::io::Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        match self.handle.take() {
+            Some(h) => h.await.expect("the server task does not panic"),
+            None => Ok(()),
+        }
+    }
+
+    fn into_app(mut self, db: TestDb) -> TestApp {
+        TestApp {
+            addr: self.addr,
+            base_url: self.base_url.clone(),
+            http: self.http.clone(),
+            shutdown: self.shutdown.take(),
+            db,
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Serves the API on a free loopback port with `pool` and `config`.
+pub async fn serve(pool: PgPool, config: HttpConfig) -> Server {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = oneshot::channel::<()>();
+    let state = AppState::new(pool, config);
+    let handle = tokio::spawn(voice_api::server::run(listener, state, async {
+        let _ = rx.await;
+    }));
+    Server {
+        addr,
+        base_url: format!("http://{addr}"),
+        http: reqwest::Client::new(),
+        shutdown: Some(tx),
+        handle: Some(handle),
     }
 }
 

@@ -1,0 +1,739 @@
+//! Faults: PostgreSQL going away and coming back, requests over the time limit, pool
+//! exhaustion, SIGTERM during a burst of PATCHes (the real binary), and two server instances
+//! on one database. Each scenario checks both what the client is told and what is stored.
+
+mod common;
+
+use common::{TestDb, serve};
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+use voice_api::HttpConfig;
+use voice_api::storage::{self, PoolSettings};
+
+const ACCOUNT: &str = "6a0c1a2b3c4d5e6f7a8b9c00";
+const EMAIL: &str = "agent@example.com";
+const PASSWORD: &str = "fault-tolerant";
+
+/// A session id for the n-th fixture session (24 hex characters, like Evo Voice ids).
+fn session_id(n: usize) -> String {
+    format!("6a0c1a2b3c4d5e6f{n:08x}")
+}
+
+/// Creates the account, an agent in it, and `count` sessions with consoleData "orig" and
+/// callState Ringing.
+async fn fixture(pool: &PgPool, count: usize) {
+    common::add_user(pool, ACCOUNT, EMAIL, PASSWORD, &["User"]).await;
+    let docs: Vec<Value> = (0..count)
+        .map(|n| {
+            json!({"id": session_id(n), "accountId": ACCOUNT, "consoleData": "orig",
+                   "callState": "Ringing", "queueState": "Queued"})
+        })
+        .collect();
+    let text = Value::Array(docs).to_string();
+    let imported = voice_api::import::import_json(pool, &text).await.unwrap();
+    assert_eq!(imported, count);
+}
+
+async fn patch(
+    http: &reqwest::Client,
+    base: &str,
+    id: &str,
+    body: &Value,
+) -> reqwest::Result<(u16, Value)> {
+    let res = http
+        .patch(format!("{base}/sessions/{id}"))
+        .basic_auth(EMAIL, Some(PASSWORD))
+        .json(body)
+        .send()
+        .await?;
+    let status = res.status().as_u16();
+    let text = res.text().await?;
+    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    Ok((status, body))
+}
+
+async fn stored(pool: &PgPool, id: &str) -> voice_api::dto::SessionInfo {
+    storage::sessions::load(pool, id)
+        .await
+        .expect("the session loads")
+        .expect("the session exists")
+}
+
+fn assert_unavailable(status: u16, body: &Value) {
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(
+        body["responseStatus"]["errorCode"], "ServiceUnavailable",
+        "{body}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// A PostgreSQL of our own, to stop and start
+// ---------------------------------------------------------------------------------------------
+
+/// The newest installed PostgreSQL's bin directory.
+fn pg_bin() -> PathBuf {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .expect("PostgreSQL is installed under /usr/lib/postgresql")
+        .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+        .filter(|p| p.join("pg_ctl").exists())
+        .collect();
+    dirs.sort_by_key(|p| {
+        p.parent()
+            .and_then(|v| v.file_name())
+            .and_then(|v| v.to_str())
+            .and_then(|v| v.parse::<u32>().ok())
+            .unwrap_or(0)
+    });
+    dirs.pop().expect("a PostgreSQL with pg_ctl")
+}
+
+fn is_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+/// A throwaway PostgreSQL cluster in a temporary directory on its own port; PostgreSQL refuses
+/// to run as root, so as root it runs as the `postgres` user.
+struct OwnPostgres {
+    dir: tempfile::TempDir,
+    port: u16,
+    bin: PathBuf,
+}
+
+impl OwnPostgres {
+    fn command(&self, program: &str, args: &[&str]) -> std::process::Output {
+        let exe = self.bin.join(program);
+        let mut cmd = if is_root() {
+            let mut c = std::process::Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(&exe);
+            c
+        } else {
+            std::process::Command::new(&exe)
+        };
+        cmd.args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("{program} runs: {e}"))
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    fn init() -> OwnPostgres {
+        let dir = tempfile::Builder::new()
+            .prefix("voice-api-faults-")
+            .tempdir()
+            .unwrap();
+        if is_root() {
+            let ok = std::process::Command::new("chown")
+                .args(["-R", "postgres:"])
+                .arg(dir.path())
+                .status()
+                .unwrap()
+                .success();
+            assert!(ok, "chown the cluster directory to postgres");
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let pg = OwnPostgres {
+            dir,
+            port,
+            bin: pg_bin(),
+        };
+        let data = pg.data();
+        let out = pg.command(
+            "initdb",
+            &[
+                "-D",
+                data.to_str().unwrap(),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--no-sync",
+                "-E",
+                "UTF8",
+            ],
+        );
+        assert!(out.status.success(), "initdb: {out:?}");
+        pg
+    }
+
+    fn start(&self) {
+        let data = self.data();
+        let sockets = self.dir.path();
+        let opts = format!(
+            "-p {} -c listen_addresses=127.0.0.1 -k {} -c fsync=off",
+            self.port,
+            sockets.display()
+        );
+        let log = self.dir.path().join("postgres.log");
+        let out = self.command(
+            "pg_ctl",
+            &[
+                "-D",
+                data.to_str().unwrap(),
+                "-l",
+                log.to_str().unwrap(),
+                "-o",
+                &opts,
+                "-w",
+                "-t",
+                "30",
+                "start",
+            ],
+        );
+        assert!(out.status.success(), "pg_ctl start: {out:?}");
+    }
+
+    fn stop(&self) {
+        let data = self.data();
+        let out = self.command(
+            "pg_ctl",
+            &["-D", data.to_str().unwrap(), "-m", "fast", "-w", "stop"],
+        );
+        assert!(out.status.success(), "pg_ctl stop: {out:?}");
+    }
+
+    fn url(&self, db: &str) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/{db}", self.port)
+    }
+}
+
+impl Drop for OwnPostgres {
+    fn drop(&mut self) {
+        let data = self.data();
+        let _ = self.command(
+            "pg_ctl",
+            &[
+                "-D",
+                data.to_str().unwrap(),
+                "-m",
+                "immediate",
+                "-w",
+                "stop",
+            ],
+        );
+    }
+}
+
+async fn status_of(http: &reqwest::Client, url: &str) -> u16 {
+    http.get(url).send().await.unwrap().status().as_u16()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_stopping_answers_503_within_the_acquire_timeout_and_the_server_recovers_by_itself()
+ {
+    let pg = OwnPostgres::init();
+    pg.start();
+    let acquire_timeout = Duration::from_millis(1000);
+    let settings = PoolSettings {
+        max_connections: 4,
+        acquire_timeout,
+        statement_timeout: Some(Duration::from_secs(5)),
+    };
+    let pool = storage::open(&pg.url("voice_api"), &settings)
+        .await
+        .unwrap();
+    fixture(&pool, 2).await;
+    let server = serve(pool.clone(), HttpConfig::default()).await;
+    let http = reqwest::Client::new();
+    let (s, body) = patch(
+        &http,
+        &server.base_url,
+        &session_id(0),
+        &json!({"consoleData": "before"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(status_of(&http, &server.url("/health/ready")).await, 200);
+
+    pg.stop();
+
+    // Several requests in a row: the pool's stale connections, then new connections refused.
+    for round in 0..3 {
+        let started = Instant::now();
+        let (s, body) = patch(
+            &http,
+            &server.base_url,
+            &session_id(0),
+            &json!({"consoleData": format!("while down {round}")}),
+        )
+        .await
+        .expect("the server answers while PostgreSQL is down");
+        let took = started.elapsed();
+        assert_unavailable(s, &body);
+        assert!(
+            took < acquire_timeout + Duration::from_secs(2),
+            "503 after {took:?}, acquire timeout {acquire_timeout:?}"
+        );
+    }
+    // A credential the server has not verified yet needs the database too: 503, not 401/500.
+    let res = http
+        .get(server.url(&format!("/sessions/{}", session_id(1))))
+        .basic_auth("nobody@example.com", Some("x"))
+        .send()
+        .await
+        .unwrap();
+    let s = res.status().as_u16();
+    let body: Value = res.json().await.unwrap();
+    assert_unavailable(s, &body);
+    assert_eq!(status_of(&http, &server.url("/health/live")).await, 200);
+    let started = Instant::now();
+    assert_eq!(status_of(&http, &server.url("/health/ready")).await, 503);
+    assert!(started.elapsed() < acquire_timeout + Duration::from_secs(2));
+
+    pg.start();
+
+    // No restart of the server: it reconnects on its own.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let body = loop {
+        let (s, body) = patch(
+            &http,
+            &server.base_url,
+            &session_id(0),
+            &json!({"consoleData": "after"}),
+        )
+        .await
+        .unwrap();
+        if s == 200 {
+            break body;
+        }
+        assert_unavailable(s, &body);
+        assert!(Instant::now() < deadline, "no recovery within 20 s");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(body["consoleData"], "after");
+    assert_eq!(status_of(&http, &server.url("/health/ready")).await, 200);
+    // Nothing attempted while PostgreSQL was down was written.
+    let fresh = storage::open(&pg.url("voice_api"), &PoolSettings::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        stored(&fresh, &session_id(0)).await.console_data.as_deref(),
+        Some("after")
+    );
+    server.stop().await.unwrap();
+    pool.close().await;
+    fresh.close().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Time limit and pool exhaustion
+// ---------------------------------------------------------------------------------------------
+
+/// Holds `FOR UPDATE` on a session in its own transaction until dropped or rolled back.
+async fn lock_session(pool: &PgPool, id: &str) -> sqlx::Transaction<'static, sqlx::Postgres> {
+    let mut tx = pool.begin().await.unwrap();
+    sqlx::query("SELECT id FROM sessions WHERE id = $1 FOR UPDATE")
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_patch_over_the_request_timeout_is_503_and_its_transaction_is_rolled_back() {
+    let limit = Duration::from_millis(500);
+    let settings = PoolSettings {
+        statement_timeout: Some(limit),
+        ..PoolSettings::default()
+    };
+    let config = HttpConfig {
+        request_timeout: limit,
+        ..HttpConfig::default()
+    };
+    let app = common::spawn_app_with_settings(config, &settings).await;
+    fixture(app.pool(), 1).await;
+    let id = session_id(0);
+    // The lock holder's pool has no statement timeout.
+    let locker = app.db.another_pool(&PoolSettings::default()).await;
+    let lock = lock_session(&locker, &id).await;
+
+    let started = Instant::now();
+    let (s, body) = patch(
+        &app.http,
+        &app.base_url,
+        &id,
+        &json!({"consoleData": "late", "callState": "Hold"}),
+    )
+    .await
+    .unwrap();
+    let took = started.elapsed();
+    assert_unavailable(s, &body);
+    assert!(took >= limit, "answered before the limit: {took:?}");
+    assert!(took < limit + Duration::from_secs(3), "took {took:?}");
+
+    // Keep the lock past the statement timeout, then release it: the cancelled UPDATE must not
+    // apply afterwards.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    lock.rollback().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let s0 = stored(app.pool(), &id).await;
+    assert_eq!(s0.console_data.as_deref(), Some("orig"));
+    assert_eq!(s0.call_state.as_str(), "Ringing");
+    assert_eq!(s0.date_last_modified, None, "nothing was stamped");
+
+    // The server is healthy afterwards and the next PATCH applies.
+    let (s, body) = patch(
+        &app.http,
+        &app.base_url,
+        &id,
+        &json!({"consoleData": "next"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["consoleData"], "next");
+    assert_eq!(body["callState"], "Ringing");
+    locker.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_exhausted_pool_answers_503_within_the_acquire_timeout() {
+    let acquire = Duration::from_millis(400);
+    let settings = PoolSettings {
+        max_connections: 1,
+        acquire_timeout: acquire,
+        statement_timeout: Some(Duration::from_secs(5)),
+    };
+    let app = common::spawn_app_with_settings(HttpConfig::default(), &settings).await;
+    fixture(app.pool(), 2).await;
+    // Warm the credential cache so the blocked PATCH holds the only connection on its UPDATE.
+    let (s, _) = patch(
+        &app.http,
+        &app.base_url,
+        &session_id(1),
+        &json!({"consoleData": "warm"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(s, 200);
+    let locker = app.db.another_pool(&PoolSettings::default()).await;
+    let lock = lock_session(&locker, &session_id(0)).await;
+    let blocked = {
+        let (http, base) = (app.http.clone(), app.base_url.clone());
+        tokio::spawn(async move {
+            patch(
+                &http,
+                &base,
+                &session_id(0),
+                &json!({"consoleData": "waited"}),
+            )
+            .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = Instant::now();
+    let (s, body) = patch(
+        &app.http,
+        &app.base_url,
+        &session_id(1),
+        &json!({"consoleData": "starved"}),
+    )
+    .await
+    .unwrap();
+    let took = started.elapsed();
+    assert_unavailable(s, &body);
+    assert!(took < acquire + Duration::from_secs(2), "took {took:?}");
+    lock.rollback().await.unwrap();
+    let (s, body) = blocked.await.unwrap().unwrap();
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["consoleData"], "waited");
+    assert_eq!(
+        stored(app.pool(), &session_id(1))
+            .await
+            .console_data
+            .as_deref(),
+        Some("warm")
+    );
+    locker.close().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Two instances on one database
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_patching_distinct_fields_of_the_same_sessions_lose_no_update() {
+    const SESSIONS: usize = 12;
+    const ROUNDS: usize = 15;
+    let db = TestDb::new().await;
+    fixture(&db.pool, SESSIONS).await;
+    let a = serve(
+        db.another_pool(&PoolSettings::default()).await,
+        HttpConfig::default(),
+    )
+    .await;
+    let b = serve(
+        db.another_pool(&PoolSettings::default()).await,
+        HttpConfig::default(),
+    )
+    .await;
+    let states = ["Connected", "Hold", "Passive", "Disconnected", "Ringing"];
+    let queues = [
+        "Connected",
+        "Hold",
+        "Ringing",
+        "Disconnected",
+        "Queued",
+        "None",
+    ];
+    let mut tasks = Vec::new();
+    for n in 0..SESSIONS {
+        for instance in 0..2 {
+            let base = if instance == 0 {
+                a.base_url.clone()
+            } else {
+                b.base_url.clone()
+            };
+            let http = reqwest::Client::new();
+            tasks.push(tokio::spawn(async move {
+                for round in 0..ROUNDS {
+                    let body = if instance == 0 {
+                        json!({"consoleData": format!("a-{n}-{round}")})
+                    } else {
+                        json!({"callState": states[(n + round) % states.len()],
+                               "queueState": queues[(n + round) % queues.len()],
+                               "holdReason": if round % 2 == 0 { "Transferring" } else { "None" }})
+                    };
+                    let (s, reply) = patch(&http, &base, &session_id(n), &body).await.unwrap();
+                    assert_eq!(s, 200, "instance {instance} round {round}: {reply}");
+                }
+            }));
+        }
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let last = ROUNDS - 1;
+    for n in 0..SESSIONS {
+        let s = stored(&db.pool, &session_id(n)).await;
+        assert_eq!(s.console_data, Some(format!("a-{n}-{last}")), "session {n}");
+        assert_eq!(s.call_state.as_str(), states[(n + last) % states.len()]);
+        assert_eq!(s.queue_state.as_str(), queues[(n + last) % queues.len()]);
+        assert_eq!(s.hold_reason.as_str(), "Transferring");
+    }
+    a.stop().await.unwrap();
+    b.stop().await.unwrap();
+}
+
+// ---------------------------------------------------------------------------------------------
+// SIGTERM during a burst (the real binary)
+// ---------------------------------------------------------------------------------------------
+
+fn strip_ansi(line: &str) -> String {
+    let mut out = String::new();
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for d in chars.by_ref() {
+                if d.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+struct Binary {
+    child: tokio::process::Child,
+    lines: Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Binary {
+    async fn start(database_url: &str, drain: Duration, dir: &Path) -> (Binary, String) {
+        use tokio::io::AsyncBufReadExt;
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_voice-api"))
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .current_dir(dir)
+            .env("DATABASE_URL", database_url)
+            .env("VOICE_API_DRAIN_TIMEOUT_MS", drain.as_millis().to_string())
+            .env("NO_COLOR", "1")
+            .env("RUST_LOG", "voice_api=info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("the voice-api binary starts");
+        let lines = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+        let out = child.stdout.take().unwrap();
+        let err = child.stderr.take().unwrap();
+        for reader in [
+            Box::new(out) as Box<dyn tokio::io::AsyncRead + Send + Unpin>,
+            Box::new(err),
+        ] {
+            let (tx, lines) = (tx.clone(), lines.clone());
+            tokio::spawn(async move {
+                let mut r = tokio::io::BufReader::new(reader).lines();
+                while let Ok(Some(line)) = r.next_line().await {
+                    let line = strip_ansi(&line);
+                    lines.lock().unwrap().push(line.clone());
+                    let _ = tx.send(line);
+                }
+            });
+        }
+        let addr = tokio::time::timeout(Duration::from_secs(30), async {
+            while let Some(line) = rx.recv().await {
+                if let Some(rest) = line.split("listening on http://").nth(1) {
+                    return rest.split_whitespace().next().unwrap().to_string();
+                }
+            }
+            panic!("the server exited before listening");
+        })
+        .await
+        .expect("the server listens within 30 s");
+        (Binary { child, lines }, format!("http://{addr}"))
+    }
+
+    fn sigterm(&self) {
+        let pid = self.child.id().expect("running").to_string();
+        let ok = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigterm_during_a_burst_finishes_in_flight_patches_refuses_new_ones_and_exits_0() {
+    const WORKERS: usize = 16;
+    const PER_WORKER: usize = 15;
+    let db = TestDb::new().await;
+    // Session 0 is held by a row lock so its PATCH is certainly in flight at SIGTERM.
+    fixture(&db.pool, 1 + WORKERS * PER_WORKER).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut server, base) = Binary::start(&db.url, Duration::from_secs(8), tmp.path()).await;
+
+    let lock = lock_session(&db.pool, &session_id(0)).await;
+    let in_flight = {
+        let base = base.clone();
+        tokio::spawn(async move {
+            patch(
+                &reqwest::Client::new(),
+                &base,
+                &session_id(0),
+                &json!({"consoleData": "in flight", "callState": "Hold"}),
+            )
+            .await
+        })
+    };
+    let done = Arc::new(AtomicUsize::new(0));
+    let mut workers = Vec::new();
+    for w in 0..WORKERS {
+        let (base, done) = (base.clone(), done.clone());
+        workers.push(tokio::spawn(async move {
+            let http = reqwest::Client::new();
+            let mut results = Vec::new();
+            for k in 0..PER_WORKER {
+                let n = 1 + w * PER_WORKER + k;
+                let value = format!("burst-{n}");
+                let r = patch(
+                    &http,
+                    &base,
+                    &session_id(n),
+                    &json!({"consoleData": value, "callState": "Hold"}),
+                )
+                .await;
+                done.fetch_add(1, Ordering::SeqCst);
+                results.push((n, value, r.map_err(|e| e.to_string())));
+            }
+            results
+        }));
+    }
+    // SIGTERM once part of the burst has been answered.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while done.load(Ordering::SeqCst) < WORKERS * PER_WORKER / 4 {
+        assert!(Instant::now() < deadline, "the burst does not progress");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    server.sigterm();
+    let signalled = Instant::now();
+    // The listener closes at once...
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let refused = reqwest::Client::new()
+        .get(format!("{base}/health/live"))
+        .send()
+        .await;
+    assert!(
+        refused.is_err(),
+        "a new connection after SIGTERM: {refused:?}"
+    );
+    // ...while the locked request is still being finished.
+    lock.rollback().await.unwrap();
+    let (s, body) = in_flight
+        .await
+        .unwrap()
+        .expect("the in-flight request is answered");
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["consoleData"], "in flight");
+
+    let status = tokio::time::timeout(Duration::from_secs(15), server.child.wait())
+        .await
+        .expect("the server exits within the drain timeout")
+        .unwrap();
+    assert!(
+        status.success(),
+        "exit status {status:?}; output: {:#?}",
+        server.lines.lock().unwrap()
+    );
+    assert!(signalled.elapsed() < Duration::from_secs(10));
+
+    let (mut completed, mut refused) = (0, 0);
+    for w in workers {
+        for (n, value, result) in w.await.unwrap() {
+            let s = stored(&db.pool, &session_id(n)).await;
+            match result {
+                Ok((200, body)) => {
+                    completed += 1;
+                    assert_eq!(body["consoleData"], value.as_str());
+                    assert_eq!(
+                        s.console_data.as_deref(),
+                        Some(value.as_str()),
+                        "session {n}"
+                    );
+                    assert_eq!(s.call_state.as_str(), "Hold", "session {n}");
+                }
+                Ok((status, body)) => panic!("session {n}: answered {status} {body}"),
+                Err(e) => {
+                    refused += 1;
+                    // Refused before it started: nothing of it was applied.
+                    assert_eq!(s.console_data.as_deref(), Some("orig"), "session {n}: {e}");
+                    assert_eq!(s.call_state.as_str(), "Ringing", "session {n}: {e}");
+                    assert_eq!(s.date_last_modified, None, "session {n}: {e}");
+                }
+            }
+        }
+    }
+    assert!(
+        completed >= WORKERS * PER_WORKER / 4,
+        "completed {completed}"
+    );
+    assert!(refused > 0, "SIGTERM came after the whole burst");
+    let s0 = stored(&db.pool, &session_id(0)).await;
+    assert_eq!(s0.console_data.as_deref(), Some("in flight"));
+    let lines = server.lines.lock().unwrap().join("\n");
+    assert!(lines.contains("shutdown signal received"), "{lines}");
+    eprintln!("burst: {completed} completed, {refused} refused");
+}
