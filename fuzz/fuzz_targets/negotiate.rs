@@ -1,0 +1,24 @@
+//! Format negotiation and path normalisation. The input is split at newlines into path, query,
+//! Accept and Content-Type (a missing part is `None`). Oracles: no panic; a rewritten path is
+//! a path (starts with '/') no longer than the original.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use voice_api::wire::negotiate::negotiate;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let mut parts = text.splitn(4, '\n');
+    let path = parts.next().unwrap_or("");
+    let query = parts.next();
+    let accept = parts.next();
+    let content_type = parts.next();
+    if let Ok(n) = negotiate(path, query, accept, content_type)
+        && let Some(p) = n.rewritten_path
+    {
+        assert!(p.starts_with('/'), "{path:?} → {p:?}");
+        assert!(p.len() <= path.len() + 1, "{path:?} → {p:?}");
+    }
+});
