@@ -396,3 +396,54 @@ fn any_patch_through_the_http_server_changes_exactly_the_fields_it_names() {
         .unwrap();
     drop(app);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Negotiation (mirrors the fuzz target's oracle)
+// ---------------------------------------------------------------------------------------------
+
+/// For a request path (leading '/'), a rewritten path is a path no longer than the original.
+/// Regression: the fuzzer's first finding, `eady.json` → `eady`, was a path without the leading
+/// '/', which no HTTP request carries; the oracle now (like this test) only judges real paths.
+#[test]
+fn negotiation_rewrites_a_request_path_into_a_path_no_longer_than_it() {
+    use voice_api::wire::negotiate::negotiate;
+    for (path, rewritten) in [
+        ("eady.json", Some("eady")),
+        ("/eady.json", Some("/eady")),
+        ("/Sessions/a.XML", Some("/sessions/a")),
+        ("/.json", None),
+    ] {
+        let n = negotiate(path, None, None, None).unwrap();
+        assert_eq!(n.rewritten_path.as_deref(), rewritten, "{path}");
+    }
+    let segment = prop_oneof![
+        Just("sessions".to_string()),
+        Just("SESSIONS".to_string()),
+        Just("api".to_string()),
+        Just("json".to_string()),
+        Just("Reply".to_string()),
+        Just("health".to_string()),
+        text(true),
+    ];
+    let ext = prop::sample::select(vec!["", ".json", ".XML", ".xml.json", ".txt", "."]);
+    runner()
+        .run(
+            &(
+                prop::collection::vec(segment, 0..4),
+                ext,
+                opt_text(true),
+                opt_text(true),
+            ),
+            |(segments, ext, accept, content_type)| {
+                let path = format!("/{}{ext}", segments.join("/"));
+                if let Ok(n) = negotiate(&path, None, accept.as_deref(), content_type.as_deref())
+                    && let Some(p) = n.rewritten_path
+                {
+                    prop_assert!(p.starts_with('/'), "{:?} → {:?}", path, p);
+                    prop_assert!(p.len() <= path.len(), "{:?} → {:?}", path, p);
+                }
+                Ok(())
+            },
+        )
+        .unwrap();
+}
