@@ -30,6 +30,9 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(p) = PatchSession::from_fields(fields) {
         let id = p.session_id.expect("a bound PatchSession has an id");
         assert!(!id.trim().is_empty() && id.len() <= MAX_ID_LEN);
-        assert!(p.console_data.is_none_or(|c| c.len() <= MAX_CONSOLE_DATA_LEN));
+        assert!(
+            p.console_data
+                .is_none_or(|c| c.len() <= MAX_CONSOLE_DATA_LEN)
+        );
     }
 });
