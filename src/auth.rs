@@ -115,7 +115,15 @@ pub struct AuthConfig {
     /// Lifetime of a login session with rememberMe.
     pub remember_ttl: Duration,
     cache: VerifiedCache,
+    /// Verifications of one user name run one at a time (per instance): parallel guesses are
+    /// then each checked against the lock the previous failures wrote, and a burst of first
+    /// requests from a legitimate client verifies once and finds the rest in the cache.
+    login_stripes: Vec<tokio::sync::Mutex<()>>,
 }
+
+/// Stripes for [`AuthConfig::login_stripes`]: enough that unrelated user names rarely wait on
+/// each other.
+const LOGIN_STRIPES: usize = 256;
 
 impl Default for AuthConfig {
     fn default() -> Self {
@@ -124,11 +132,19 @@ impl Default for AuthConfig {
             session_ttl: Duration::from_secs(12 * 3600),
             remember_ttl: Duration::from_secs(30 * 24 * 3600),
             cache: VerifiedCache::new(Duration::from_secs(300), 10_000),
+            login_stripes: (0..LOGIN_STRIPES)
+                .map(|_| tokio::sync::Mutex::new(()))
+                .collect(),
         }
     }
 }
 
 impl AuthConfig {
+    /// Waits for this user name's turn to verify a password (see `login_stripes`).
+    async fn login_turn(&self, user: &str) -> tokio::sync::MutexGuard<'_, ()> {
+        self.login_stripes[stripe_of(user)].lock().await
+    }
+
     pub fn with_throttle(mut self, throttle: ThrottlePolicy) -> Self {
         self.throttle = throttle;
         self
@@ -246,6 +262,12 @@ pub fn basic_credentials(parts: &Parts) -> Option<(String, String)> {
     }
 }
 
+/// The login stripe of a user name (case-insensitive, like the names themselves).
+fn stripe_of(user: &str) -> usize {
+    let digest = Sha256::digest(user.to_lowercase().as_bytes());
+    (digest[0] as usize) % LOGIN_STRIPES
+}
+
 /// Reads the credentials from the request, most explicit first: Authorization, then the
 /// ServiceStack session headers, then cookies.
 fn presented(parts: &Parts) -> Result<Option<Presented>, ApiError> {
@@ -332,7 +354,21 @@ async fn verify(
         Presented::Session(id) => Credential::Session {
             id_hash: sha256_hex(id.as_bytes()),
         },
-        Presented::Basic { user, password } => verify_password(state, user, password).await?,
+        Presented::Basic { user, password } => {
+            let _turn = auth.login_turn(user).await;
+            // A concurrent request may have verified the same credentials while we waited.
+            if use_cache
+                && let Some(slot) = slot
+                && let Some(credential) = auth.cache.get(&slot)
+            {
+                return Ok(Principal {
+                    credential,
+                    presented,
+                    cached: Some(slot),
+                });
+            }
+            verify_password_in_turn(state, user, password).await?
+        }
         Presented::ApiKey(key) => verify_api_key(state, key).await?,
     };
     if let Some(slot) = slot {
@@ -345,14 +381,25 @@ async fn verify(
     })
 }
 
-/// Checks an e-mail and password, with login throttling per user name: the attempt is
-/// counted before the (slow) verification, and a success clears the count.
+/// Checks an e-mail and password, with login throttling per user name: a locked name is
+/// refused before any verification; each failure is counted, and the one that reaches the
+/// limit locks the name (it is still answered as invalid credentials, as ServiceStack does).
 pub async fn verify_password(
     state: &AppState,
     user: &str,
     password: &str,
 ) -> Result<Credential, ApiError> {
-    if let Some(secs) = store::begin_attempt(&state.pool, user, &state.auth.throttle).await? {
+    let _turn = state.auth.login_turn(user).await;
+    verify_password_in_turn(state, user, password).await
+}
+
+/// [`verify_password`] for a caller that already holds the user name's turn.
+async fn verify_password_in_turn(
+    state: &AppState,
+    user: &str,
+    password: &str,
+) -> Result<Credential, ApiError> {
+    if let Some(secs) = store::locked_for(&state.pool, user).await? {
         return Err(locked(secs));
     }
     let found = store::password_of(&state.pool, user).await?;
@@ -365,7 +412,10 @@ pub async fn verify_password(
                 auth_stamp,
             })
         }
-        _ => Err(ApiError::unauthorized("Invalid Username or Password")),
+        _ => {
+            store::record_failure(&state.pool, user, &state.auth.throttle).await?;
+            Err(ApiError::unauthorized("Invalid Username or Password"))
+        }
     }
 }
 

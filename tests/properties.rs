@@ -307,7 +307,7 @@ fn any_patch_through_storage_changes_exactly_the_fields_it_names() {
                 let id = before.id.clone().unwrap();
                 let now = voice_api::sessions::now_iso8601();
                 let answered = match sessions::patch(&db.pool, &cred, &id, &p, &now).await {
-                    Ok(Outcome::Found(s)) => *s,
+                    Ok(Outcome::Found(s)) => s.to_info().unwrap(),
                     other => return Err(TestCaseError::fail(format!("patch: {other:?}"))),
                 };
                 let after = sessions::load(&db.pool, &id).await.unwrap().unwrap();

@@ -53,7 +53,7 @@ async fn json_written_from_the_row_equals_the_typed_session_and_the_stored_docum
         .unwrap();
     for doc in docs {
         let id = doc["id"].as_str().unwrap();
-        let stored = voice_api::storage::sessions::load(&db.pool, id)
+        let stored = voice_api::storage::sessions::load_stored(&db.pool, id)
             .await
             .unwrap()
             .expect("imported");

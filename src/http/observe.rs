@@ -8,6 +8,7 @@ use axum::http::{HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::time::{Duration, Instant};
+use tracing::Instrument;
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -49,7 +50,9 @@ pub async fn log_requests(mut req: Request, next: Next) -> Response {
     let id = request_id(&req);
     req.headers_mut().insert(REQUEST_ID.clone(), id.clone());
     let method = req.method().clone();
-    let mut res = next.run(req).await;
+    // Everything logged while handling the request (an internal error's cause) carries its id.
+    let span = tracing::info_span!("request", request_id = id.to_str().unwrap_or(""));
+    let mut res = next.run(req).instrument(span).await;
     let route = res
         .extensions()
         .get::<MatchedRoute>()

@@ -206,43 +206,49 @@ impl Default for ThrottlePolicy {
     }
 }
 
-/// Reserves a login attempt for this user name before its password is checked, in one
-/// statement, so parallel guesses cannot all slip in before a lock is written. Returns the
-/// seconds of lock left when the attempt is refused: the name is locked already, or this
-/// attempt is one more than `max_failures` within `window` (which locks it for `lockout`).
-/// A successful login then clears the count ([`clear_failures`]).
-pub async fn begin_attempt(
+/// Seconds left on the lock of this user name, if it is locked.
+pub async fn locked_for(pool: &PgPool, user_name: &str) -> Result<Option<f64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT EXTRACT(EPOCH FROM locked_until - now())::float8 FROM login_throttle \
+         WHERE user_name = lower($1) AND locked_until > now()",
+    )
+    .bind(user_name)
+    .fetch_optional(pool)
+    .await
+}
+
+/// Counts a failed login in one statement (so failures on every instance count); the failure
+/// that reaches `max_failures` within `window` locks the user name for `lockout` and starts
+/// the count afresh for the time after the lock.
+pub async fn record_failure(
     pool: &PgPool,
     user_name: &str,
     p: &ThrottlePolicy,
-) -> Result<Option<f64>, sqlx::Error> {
-    // In SET, `t.` is the row before this statement; RETURNING sees the row after it.
-    sqlx::query_scalar(
-        "INSERT INTO login_throttle AS t (user_name, failures, window_start) VALUES (lower($1), 1, now())
+) -> Result<(), sqlx::Error> {
+    // In SET, `t.` is the row before this statement.
+    sqlx::query(
+        "INSERT INTO login_throttle AS t (user_name, failures, window_start, locked_until)
+         VALUES (lower($1), 1, now(), CASE WHEN $3 <= 1 THEN now() + make_interval(secs => $4) END)
          ON CONFLICT (user_name) DO UPDATE SET
             failures = CASE
-                WHEN t.locked_until > now() THEN t.failures
                 WHEN t.window_start < now() - make_interval(secs => $2) THEN 1
-                WHEN t.failures + 1 > $3 THEN 0
+                WHEN t.failures + 1 >= $3 THEN 0
                 ELSE t.failures + 1 END,
             window_start = CASE
-                WHEN t.locked_until > now() THEN t.window_start
-                WHEN t.window_start < now() - make_interval(secs => $2) OR t.failures + 1 > $3 THEN now()
+                WHEN t.window_start < now() - make_interval(secs => $2) OR t.failures + 1 >= $3 THEN now()
                 ELSE t.window_start END,
             locked_until = CASE
-                WHEN t.locked_until > now() THEN t.locked_until
-                WHEN t.window_start >= now() - make_interval(secs => $2) AND t.failures + 1 > $3
+                WHEN t.window_start >= now() - make_interval(secs => $2) AND t.failures + 1 >= $3
                     THEN now() + make_interval(secs => $4)
-                ELSE NULL END
-         RETURNING CASE WHEN t.locked_until > now()
-                        THEN EXTRACT(EPOCH FROM t.locked_until - now())::float8 END",
+                ELSE t.locked_until END",
     )
     .bind(user_name)
     .bind(p.window.as_secs_f64())
     .bind(p.max_failures)
     .bind(p.lockout.as_secs_f64())
-    .fetch_one(pool)
-    .await
+    .execute(pool)
+    .await?;
+    Ok(())
 }
 
 /// A successful login clears the user name's failures.

@@ -241,7 +241,15 @@ static LOAD_SQL: LazyLock<String> = LazyLock::new(|| {
 
 /// Reads a session with no access check: for operator tooling and tests, never for a request
 /// handler (those go through [`get`], which checks the caller).
-pub async fn load(pool: &PgPool, id: &str) -> Result<Option<StoredSession>, sqlx::Error> {
+pub async fn load(pool: &PgPool, id: &str) -> Result<Option<SessionInfo>, sqlx::Error> {
+    load_stored(pool, id)
+        .await?
+        .map(|s| s.to_info())
+        .transpose()
+}
+
+/// [`load`], keeping the row (to write its JSON the way responses do).
+pub async fn load_stored(pool: &PgPool, id: &str) -> Result<Option<StoredSession>, sqlx::Error> {
     let row = sqlx::query(&LOAD_SQL).bind(id).fetch_optional(pool).await?;
     Ok(row.map(|row| StoredSession { row, first: 0 }))
 }

@@ -175,12 +175,74 @@ impl<'de> Visitor<'de> for ObjectVisitor<'_> {
                     seen[i] = true;
                     self.0.values[i] = map.next_value_seed(Scalar(self.0.names[i]))?;
                 }
-                None => {
-                    map.next_value::<IgnoredAny>()?;
-                }
+                None => map.next_value_seed(Skip(MAX_IGNORED_DEPTH))?,
             }
         }
         Ok(())
+    }
+}
+
+/// How deep a value of an unknown member may nest. serde_json's own recursion limit does not
+/// apply to values it is told to skip, so skipping counts depth itself.
+const MAX_IGNORED_DEPTH: u32 = 64;
+
+/// Skips any JSON value, refusing nesting deeper than the given depth.
+#[derive(Clone, Copy)]
+struct Skip(u32);
+
+impl<'de> DeserializeSeed<'de> for Skip {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Skip {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let inner = self.deeper()?;
+        while seq.next_element_seed(inner)?.is_some() {}
+        Ok(())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let inner = self.deeper()?;
+        while map.next_key::<IgnoredAny>()?.is_some() {
+            map.next_value_seed(inner)?;
+        }
+        Ok(())
+    }
+}
+
+impl Skip {
+    fn deeper<E: de::Error>(self) -> Result<Skip, E> {
+        match self.0.checked_sub(1) {
+            Some(left) => Ok(Skip(left)),
+            None => Err(E::custom(format_args!(
+                "JSON nested deeper than {MAX_IGNORED_DEPTH} levels"
+            ))),
+        }
     }
 }
 
