@@ -340,10 +340,12 @@ async fn verify(
         Presented::ApiKey(key) => Some(auth.cache.slot("apikey", &[key])),
         Presented::Session(_) => None,
     };
-    if use_cache
-        && let Some(slot) = slot
-        && let Some(credential) = auth.cache.get(&slot)
-    {
+    // A cached verification, if caching is on and there is one.
+    let cached = || {
+        let slot = slot.filter(|_| use_cache)?;
+        auth.cache.get(&slot).map(|credential| (credential, slot))
+    };
+    if let Some((credential, slot)) = cached() {
         return Ok(Principal {
             credential,
             presented,
@@ -357,17 +359,10 @@ async fn verify(
         Presented::Basic { user, password } => {
             let _turn = auth.login_turn(user).await;
             // A concurrent request may have verified the same credentials while we waited.
-            if use_cache
-                && let Some(slot) = slot
-                && let Some(credential) = auth.cache.get(&slot)
-            {
-                return Ok(Principal {
-                    credential,
-                    presented,
-                    cached: Some(slot),
-                });
+            match cached() {
+                Some((credential, _)) => credential,
+                None => verify_password_in_turn(state, user, password).await?,
             }
-            verify_password_in_turn(state, user, password).await?
         }
         Presented::ApiKey(key) => verify_api_key(state, key).await?,
     };
