@@ -57,7 +57,9 @@ async fn json_written_from_the_row_equals_the_typed_session_and_the_stored_docum
             .await
             .unwrap()
             .expect("imported");
-        let from_row = serde_json::to_string(&stored).unwrap();
+        let mut from_row = Vec::new();
+        stored.write_json(&mut from_row).unwrap();
+        let from_row = String::from_utf8(from_row).unwrap();
         let typed: SessionInfo = stored.to_info().unwrap();
         // Byte-for-byte: same keys, same order, same escaping.
         assert_eq!(from_row, serde_json::to_string(&typed).unwrap(), "{id}");

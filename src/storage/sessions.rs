@@ -10,7 +10,6 @@ use crate::dto::{
     SessionHoldReasons, SessionInfo, SessionQueueStates,
 };
 use serde::Serialize;
-use serde_json::value::RawValue;
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool, Row};
 use std::sync::LazyLock;
@@ -352,42 +351,48 @@ impl StoredSession {
     }
 }
 
-impl Serialize for StoredSession {
-    /// ServiceStack's JSON for SessionInfo: camelCase keys in declaration order, nulls omitted.
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::{Error, SerializeMap};
+impl StoredSession {
+    /// ServiceStack's JSON for SessionInfo (camelCase keys in declaration order, nulls
+    /// omitted), written straight from the row: keys are constants, strings are escaped from
+    /// the row's bytes, and the list columns — JSON this server wrote, kept verbatim by the
+    /// `json` type — are copied as they are.
+    pub fn write_json(&self, out: &mut Vec<u8>) -> Result<(), sqlx::Error> {
         let row = &self.row;
-        let mut map = serializer.serialize_map(None)?;
+        out.push(b'{');
+        let mut first = true;
         for (i, (_, key, kind)) in FIELDS.iter().enumerate() {
             let col = self.first + i;
+            let value: Option<&str> = match kind {
+                Text | Json => row.try_get(col)?,
+                Enum => Some(row.try_get(col)?),
+                Bool => Some(if row.try_get::<bool, _>(col)? {
+                    "true"
+                } else {
+                    "false"
+                }),
+            };
+            let Some(value) = value else { continue };
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            out.push(b'"');
+            out.extend_from_slice(key.as_bytes());
+            out.extend_from_slice(b"\":");
             match kind {
-                Text => {
-                    if let Some(v) = row
-                        .try_get::<Option<&str>, _>(col)
-                        .map_err(S::Error::custom)?
-                    {
-                        map.serialize_entry(key, v)?;
-                    }
+                // Enum names are plain ASCII words: no escaping needed.
+                Enum => {
+                    out.push(b'"');
+                    out.extend_from_slice(value.as_bytes());
+                    out.push(b'"');
                 }
-                Enum => map
-                    .serialize_entry(key, row.try_get::<&str, _>(col).map_err(S::Error::custom)?)?,
-                Bool => map.serialize_entry(
-                    key,
-                    &row.try_get::<bool, _>(col).map_err(S::Error::custom)?,
-                )?,
-                Json => {
-                    if let Some(v) = row
-                        .try_get::<Option<&str>, _>(col)
-                        .map_err(S::Error::custom)?
-                    {
-                        // Written verbatim; parsing as RawValue only checks it is one JSON value.
-                        let raw: &RawValue = serde_json::from_str(v).map_err(S::Error::custom)?;
-                        map.serialize_entry(key, raw)?;
-                    }
-                }
+                Bool | Json => out.extend_from_slice(value.as_bytes()),
+                Text => serde_json::to_writer(&mut *out, value)
+                    .map_err(|e| sqlx::Error::Encode(Box::new(e)))?,
             }
         }
-        map.end()
+        out.push(b'}');
+        Ok(())
     }
 }
 

@@ -62,13 +62,21 @@ fn body_response(format: Format, body: Vec<u8>) -> Response {
     res
 }
 
-/// A response DTO: JSON comes from serde (ServiceStack's JSON is serde's shape with camelCase
-/// and nulls omitted); DataContract XML has a hand-written writer per type.
-pub trait ResponseDto: serde::Serialize {
+/// A response DTO, written straight into the response buffer in either format.
+pub trait ResponseDto {
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), ApiError>;
     fn write_xml(&self, out: &mut Vec<u8>) -> Result<(), ApiError>;
 }
 
+/// ServiceStack's JSON is serde's with camelCase keys and nulls omitted (set on the DTOs).
+fn serde_json_into<T: serde::Serialize>(out: &mut Vec<u8>, dto: &T) -> Result<(), ApiError> {
+    serde_json::to_writer(out, dto).map_err(ApiError::internal)
+}
+
 impl ResponseDto for SessionInfo {
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), ApiError> {
+        serde_json_into(out, self)
+    }
     fn write_xml(&self, out: &mut Vec<u8>) -> Result<(), ApiError> {
         xml::write_session_info(out, self);
         Ok(())
@@ -76,6 +84,9 @@ impl ResponseDto for SessionInfo {
 }
 
 impl ResponseDto for StoredSession {
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), ApiError> {
+        Ok(StoredSession::write_json(self, out)?)
+    }
     fn write_xml(&self, out: &mut Vec<u8>) -> Result<(), ApiError> {
         xml::write_session_info(out, &self.to_info()?);
         Ok(())
@@ -83,6 +94,9 @@ impl ResponseDto for StoredSession {
 }
 
 impl ResponseDto for AuthenticateResponse {
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), ApiError> {
+        serde_json_into(out, self)
+    }
     fn write_xml(&self, out: &mut Vec<u8>) -> Result<(), ApiError> {
         xml::write_authenticate_response(out, self);
         Ok(())
@@ -90,17 +104,20 @@ impl ResponseDto for AuthenticateResponse {
 }
 
 impl ResponseDto for UserInfo {
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), ApiError> {
+        serde_json_into(out, self)
+    }
     fn write_xml(&self, out: &mut Vec<u8>) -> Result<(), ApiError> {
         xml::write_user_info(out, self);
         Ok(())
     }
 }
 
-/// A 200 response carrying `dto` in `format`, written straight into the body buffer.
+/// A 200 response carrying `dto` in `format`.
 pub fn respond<T: ResponseDto>(format: Format, dto: &T) -> Result<Response, ApiError> {
     let mut body = Vec::with_capacity(4096);
     match format {
-        Format::Json => serde_json::to_writer(&mut body, dto).map_err(ApiError::internal)?,
+        Format::Json => dto.write_json(&mut body)?,
         Format::Xml => dto.write_xml(&mut body)?,
     }
     Ok(body_response(format, body))
