@@ -146,6 +146,14 @@ impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
         match e {
             // The pool could not hand out a connection in time: the database is away or saturated.
+            sqlx::Error::Database(ref d)
+                if d.code()
+                    .as_deref()
+                    .is_some_and(crate::storage::lease::is_unavailable_sqlstate) =>
+            {
+                tracing::warn!(cause = %e, "database unavailable");
+                ApiError::service_unavailable("The database is unavailable; retry shortly")
+            }
             sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
                 tracing::warn!(cause = %e, "database unavailable");
                 ApiError::service_unavailable("The database is unavailable; retry shortly")

@@ -66,6 +66,8 @@ pub struct AppState {
     pub config: Arc<HttpConfig>,
     /// Authentication policy and the verified-credentials cache.
     pub auth: Arc<auth::AuthConfig>,
+    /// Connections for the session statements of the hot path (no per-use ping).
+    pub leases: Arc<storage::lease::Leases>,
 }
 
 impl AppState {
@@ -74,10 +76,17 @@ impl AppState {
     }
 
     pub fn with_auth(pool: PgPool, config: HttpConfig, auth: auth::AuthConfig) -> Self {
+        // Same database, size, timeouts and session settings as the pool.
+        let leases = storage::lease::Leases::new(
+            (*pool.connect_options()).clone(),
+            pool.options().get_max_connections(),
+            pool.options().get_acquire_timeout(),
+        );
         AppState {
             pool,
             config: Arc::new(config),
             auth: Arc::new(auth),
+            leases: Arc::new(leases),
         }
     }
 }

@@ -6,6 +6,7 @@ use crate::auth::Principal;
 use crate::dto::{GetSession, PatchSession};
 use crate::error::{ApiError, Result};
 use crate::storage::auth::Credential;
+use crate::storage::lease::is_connection_error;
 use crate::storage::sessions::{self, Outcome, StoredSession};
 
 /// ISO 8601 in UTC with milliseconds and `Z`, the form Evo Voice emits.
@@ -28,12 +29,29 @@ enum Statement<'a> {
 }
 
 impl Statement<'_> {
+    /// Runs on a leased connection; a connection that turns out broken (PostgreSQL restarted
+    /// under it) is replaced once by a fresh one.
     async fn run(&self, state: &AppState, cred: &Credential) -> Result<Outcome, sqlx::Error> {
-        match self {
-            Statement::Patch { id, req, now } => {
-                sessions::patch(&state.pool, cred, id, req, now).await
+        let mut fresh = false;
+        loop {
+            let mut lease = state.leases.acquire(fresh).await?;
+            let result = match self {
+                Statement::Patch { id, req, now } => {
+                    sessions::patch(&mut lease, cred, id, req, now).await
+                }
+                Statement::Get { id } => sessions::get(&mut lease, cred, id).await,
+            };
+            match result {
+                Ok(outcome) => {
+                    lease.release();
+                    return Ok(outcome);
+                }
+                // Retrying is safe: a statement on a broken connection did not commit, and
+                // even if it did, applying the same patch again is harmless.
+                Err(e) if !fresh && is_connection_error(&e) => fresh = true,
+                // The lease is dropped, closing a connection in an unknown state.
+                Err(e) => return Err(e),
             }
-            Statement::Get { id } => sessions::get(&state.pool, cred, id).await,
         }
     }
 }

@@ -306,7 +306,8 @@ fn any_patch_through_storage_changes_exactly_the_fields_it_names() {
                 let before = store(&db, s).await?;
                 let id = before.id.clone().unwrap();
                 let now = voice_api::sessions::now_iso8601();
-                let answered = match sessions::patch(&db.pool, &cred, &id, &p, &now).await {
+                let mut conn = db.pool.acquire().await.unwrap();
+                let answered = match sessions::patch(&mut conn, &cred, &id, &p, &now).await {
                     Ok(Outcome::Found(s)) => s.to_info().unwrap(),
                     other => return Err(TestCaseError::fail(format!("patch: {other:?}"))),
                 };

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod lease;
 pub mod sessions;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -75,6 +76,8 @@ pub async fn open(url: &str, settings: &PoolSettings) -> Result<PgPool, OpenErro
     let pool = PgPoolOptions::new()
         .max_connections(settings.max_connections)
         .acquire_timeout(settings.acquire_timeout)
+        // The pool serves everything but the session hot path (which uses `lease`); its
+        // check of a connection before handing it out keeps a PostgreSQL restart invisible.
         .connect_with(options)
         .await
         .map_err(|e| unreachable(&shown, e))?;

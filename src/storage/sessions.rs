@@ -207,7 +207,7 @@ pub fn patch_statement(kind: CredentialKind) -> &'static str {
 
 /// Applies `patch` to session `id` as the holder of `cred`, stamping `now` when something changed.
 pub async fn patch(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     cred: &Credential,
     id: &str,
     patch: &PatchSession,
@@ -220,13 +220,13 @@ pub async fn patch(
         .bind(patch.hold_reason.map(|v| v.as_str()))
         .bind(patch.queue_state.map(|v| v.as_str()))
         .bind(now);
-    let row = cred.bind(q).fetch_one(pool).await?;
+    let row = single_row(cred.bind(q).fetch_all(&mut *conn).await?)?;
     let kind: &str = row.try_get("result_kind")?;
     if kind == "found" {
         // Allowed, but nothing changed: nothing was written. Answer the row as it is now; a
         // new statement's snapshot also sees a concurrent writer that got there first, which
         // this statement's snapshot (taken before it waited on that writer's lock) does not.
-        return get(pool, cred, id).await;
+        return get(conn, cred, id).await;
     }
     outcome(row)
 }
@@ -254,12 +254,24 @@ pub async fn load_stored(pool: &PgPool, id: &str) -> Result<Option<StoredSession
 }
 
 /// Reads session `id` as the holder of `cred`.
-pub async fn get(pool: &PgPool, cred: &Credential, id: &str) -> Result<Outcome, sqlx::Error> {
+pub async fn get(
+    conn: &mut PgConnection,
+    cred: &Credential,
+    id: &str,
+) -> Result<Outcome, sqlx::Error> {
     let row = cred
         .bind(sqlx::query(&GET_SQL[cred.kind().index()]).bind(id))
-        .fetch_one(pool)
+        .fetch_all(conn)
         .await?;
+    let row = single_row(row)?;
     outcome(row)
+}
+
+/// The one row these statements always return. They are run with `fetch_all` rather than
+/// `fetch_one`: sqlx stops reading after `fetch_one`'s row and must then send another Sync and
+/// wait for its answer before the connection can be reused — a second round trip per request.
+fn single_row(rows: Vec<PgRow>) -> Result<PgRow, sqlx::Error> {
+    rows.into_iter().next().ok_or(sqlx::Error::RowNotFound)
 }
 
 fn outcome(row: PgRow) -> Result<Outcome, sqlx::Error> {

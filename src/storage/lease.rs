@@ -1,0 +1,110 @@
+//! The connections of the request hot path (PATCH and GET of a session).
+//!
+//! sqlx's `PgPool` pings every connection it takes back (a Sync and a wait for its answer),
+//! which doubles the round trips of a one-statement request. Here a statement runs on a leased
+//! connection that goes back to the idle list only after its statement finished cleanly
+//! (sqlx has then read up to ReadyForQuery); a lease dropped early — an error, a cancelled
+//! request — closes its connection instead, so a connection in an unknown state is never
+//! reused. The number of connections is bounded, and waiting for one is bounded by the
+//! acquire timeout, after which the request is answered 503 like any unavailability.
+
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{ConnectOptions, PgConnection};
+use std::ops::{Deref, DerefMut};
+use std::sync::Mutex;
+use std::time::Duration;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+pub struct Leases {
+    options: PgConnectOptions,
+    idle: Mutex<Vec<PgConnection>>,
+    /// One permit per connection that may exist.
+    permits: std::sync::Arc<Semaphore>,
+    acquire_timeout: Duration,
+}
+
+/// A connection for one statement; see [`Lease::release`].
+pub struct Lease<'a> {
+    conn: Option<PgConnection>,
+    leases: &'a Leases,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Leases {
+    pub fn new(options: PgConnectOptions, max_connections: u32, acquire_timeout: Duration) -> Self {
+        Leases {
+            options,
+            idle: Mutex::new(Vec::new()),
+            permits: std::sync::Arc::new(Semaphore::new(max_connections.max(1) as usize)),
+            acquire_timeout,
+        }
+    }
+
+    /// An idle connection, or a new one; `fresh` skips the idle ones (after a broken one).
+    pub async fn acquire(&self, fresh: bool) -> Result<Lease<'_>, sqlx::Error> {
+        let deadline = tokio::time::Instant::now() + self.acquire_timeout;
+        let permit = tokio::time::timeout_at(deadline, self.permits.clone().acquire_owned())
+            .await
+            .map_err(|_| sqlx::Error::PoolTimedOut)?
+            .map_err(|_| sqlx::Error::PoolClosed)?;
+        let idle = if fresh {
+            None
+        } else {
+            self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop()
+        };
+        let conn = match idle {
+            Some(conn) => conn,
+            None => tokio::time::timeout_at(deadline, self.options.connect())
+                .await
+                .map_err(|_| sqlx::Error::PoolTimedOut)??,
+        };
+        Ok(Lease {
+            conn: Some(conn),
+            leases: self,
+            _permit: permit,
+        })
+    }
+}
+
+impl Lease<'_> {
+    /// Hands the connection back for reuse; call only after its statement completed.
+    pub fn release(mut self) {
+        if let Some(conn) = self.conn.take() {
+            let mut idle = self.leases.idle.lock().unwrap_or_else(|p| p.into_inner());
+            idle.push(conn);
+        }
+    }
+}
+
+impl Deref for Lease<'_> {
+    type Target = PgConnection;
+    fn deref(&self) -> &PgConnection {
+        self.conn
+            .as_ref()
+            .expect("a lease holds its connection until released")
+    }
+}
+
+impl DerefMut for Lease<'_> {
+    fn deref_mut(&mut self) -> &mut PgConnection {
+        self.conn
+            .as_mut()
+            .expect("a lease holds its connection until released")
+    }
+}
+
+/// Whether an error means the connection itself failed (as opposed to the statement): worth
+/// one retry on a fresh connection, e.g. after PostgreSQL restarted under idle connections.
+pub fn is_connection_error(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_) | sqlx::Error::Protocol(_) | sqlx::Error::Tls(_) => true,
+        sqlx::Error::Database(d) => d.code().as_deref().is_some_and(is_unavailable_sqlstate),
+        _ => false,
+    }
+}
+
+/// SQLSTATEs by which PostgreSQL says it is going away or not there yet: connection
+/// exceptions (class 08), and shutting down / starting up (57P01, 57P02, 57P03).
+pub fn is_unavailable_sqlstate(code: &str) -> bool {
+    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03")
+}
