@@ -10,7 +10,8 @@
 //! - [`sessions`]: the operations, independent of route and format.
 //! - [`auth`]: who is calling (Basic, API keys, login sessions; argon2id hashes; the cache).
 //! - [`login`]: the Authenticate operations (login, logout, current session, status).
-//! - [`storage`]: PostgreSQL: pool, migrations, and every SQL statement.
+//! - [`storage`]: PostgreSQL: pool, migrations, every SQL statement, and the leased
+//!   connections of the PATCH/GET hot path.
 //! - [`import`], [`demo`]: loading sessions from JSON; seeding demo data.
 //! - [`error`]: the one error type, rendered as a ServiceStack `ResponseStatus`.
 

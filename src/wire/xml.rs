@@ -12,7 +12,8 @@
 //! live in one place.
 //!
 //! Layout:
-//! - writers: [`write_session_info`], [`write_error_response`] and the text escaper;
+//! - writers: [`write_session_info`], [`write_error_response`], [`write_authenticate_response`],
+//!   [`write_user_info`] and the text escaper;
 //! - readers: [`read_fields`] (every request DTO), [`read_session_info`];
 //! - [`XmlError`]: why a body was rejected, phrased for the client.
 
