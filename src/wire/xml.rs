@@ -433,6 +433,11 @@ fn escape_text(out: &mut Vec<u8>, text: &str) {
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
+        // Nearly every byte is plain text: one table lookup lets it through.
+        if !MAY_NEED_ESCAPE[usize::from(b)] {
+            i += 1;
+            continue;
+        }
         let (replacement, len): (Cow<'static, [u8]>, usize) = match b {
             b'&' => (Cow::Borrowed(b"&amp;"), 1),
             b'<' => (Cow::Borrowed(b"&lt;"), 1),
@@ -462,6 +467,22 @@ fn escape_text(out: &mut Vec<u8>, text: &str) {
     }
     out.extend_from_slice(&bytes[copied..]);
 }
+
+/// The bytes [`escape_text`] must look at: `&`, `<`, `>`, the control characters other than
+/// tab and newline, and 0xEF (the lead byte of U+FFFE and U+FFFF in UTF-8).
+const MAY_NEED_ESCAPE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut c = 0;
+    while c < 0x20 {
+        table[c] = c != 0x09 && c != 0x0A;
+        c += 1;
+    }
+    table[b'&' as usize] = true;
+    table[b'<' as usize] = true;
+    table[b'>' as usize] = true;
+    table[0xEF] = true;
+    table
+};
 
 /// `&#x1F;`: upper-case hex, as .NET writes `&#xD;`.
 fn char_reference(c: u32) -> Vec<u8> {
