@@ -89,20 +89,24 @@ async fn predefined(
         ApiError::not_implemented("The operation does not exist for this service")
     })?;
     let (mut parts, body) = req.into_parts();
-    if let Operation::Authenticate = operation {
-        let input = RequestInput::read(&parts, body, state.config.max_body_bytes).await?;
-        return run_authenticate(&state, format, parts, input.bind(Binding::Predefined)?).await;
-    }
-    let user = Principal::from_request_parts(&mut parts, &state).await?;
+    // Authenticate is how a caller becomes authenticated; the session operations need it.
+    let user = match operation {
+        Operation::Authenticate => None,
+        Operation::PatchSession | Operation::GetSession => {
+            Some(Principal::from_request_parts(&mut parts, &state).await?)
+        }
+    };
     let input = RequestInput::read(&parts, body, state.config.max_body_bytes).await?;
-    let session = match operation {
-        Operation::PatchSession => {
+    let session = match (operation, user) {
+        (Operation::PatchSession, Some(user)) => {
             sessions::patch_session(&state, &user, input.bind(Binding::Predefined)?).await?
         }
-        Operation::GetSession => {
+        (Operation::GetSession, Some(user)) => {
             sessions::get_session(&state, &user, input.bind(Binding::Predefined)?).await?
         }
-        Operation::Authenticate => unreachable!("answered above"),
+        _ => {
+            return run_authenticate(&state, format, parts, input.bind(Binding::Predefined)?).await;
+        }
     };
     wire::respond(format, &session)
 }
