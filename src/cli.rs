@@ -119,6 +119,14 @@ pub enum UserCommand {
         #[arg(long = "role")]
         roles: Vec<String>,
     },
+    /// Set a user's password. Cached verifications of the old one stop working at once on
+    /// every server, and the user's login sessions end.
+    Password {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        password: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -179,6 +187,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let pool = storage::open(&cli.database_url, &PoolSettings::default()).await?;
             let id = add_user(&pool, &account, &email, &password, name.as_deref(), &roles).await?;
             println!("{id}");
+            Ok(())
+        }
+        Command::User(UserCommand::Password { email, password }) => {
+            let pool = storage::open(&cli.database_url, &PoolSettings::default()).await?;
+            let hash = hash_password(&password).await?;
+            if !storage::auth::set_password(&pool, &email, &hash).await? {
+                bail!("no user with e-mail {email}");
+            }
+            println!("password changed for {email}");
             Ok(())
         }
         Command::ApiKey(cmd) => {
@@ -259,6 +276,17 @@ fn check_id(what: &str, id: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// argon2id of a password, computed off the async threads.
+async fn hash_password(password: &str) -> anyhow::Result<String> {
+    if password.is_empty() {
+        bail!("the password must not be empty");
+    }
+    let password = password.to_string();
+    tokio::task::spawn_blocking(move || auth::hash_secret(&password))
+        .await?
+        .map_err(|e| anyhow::anyhow!("cannot hash the password: {e}"))
+}
+
 /// Validates and creates a user; shared by `user add` and the demo seed.
 pub async fn add_user(
     pool: &sqlx::PgPool,
@@ -271,9 +299,6 @@ pub async fn add_user(
     if !email.contains('@') || email.trim() != email || email.contains(':') {
         bail!("invalid e-mail address {email:?}");
     }
-    if password.is_empty() {
-        bail!("the password must not be empty");
-    }
     let roles = roles
         .iter()
         .map(|r| {
@@ -282,10 +307,7 @@ pub async fn add_user(
             })
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let password = password.to_string();
-    let hash = tokio::task::spawn_blocking(move || auth::hash_secret(&password))
-        .await?
-        .map_err(|e| anyhow::anyhow!("cannot hash the password: {e}"))?;
+    let hash = hash_password(password).await?;
     let id = storage::new_id();
     accounts::create_user(
         pool,

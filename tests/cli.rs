@@ -782,3 +782,121 @@ fn operator_commands_with_an_unreachable_database_exit_with_one_line_naming_the_
         assert_one_line_naming(&run, url);
     }
 }
+
+#[tokio::test]
+async fn user_password_replaces_the_password_at_once_even_where_it_was_cached_and_ends_logins() {
+    // Arrange: a user whose password the server has verified (and cached), and who has a
+    // login session.
+    let app = spawn_app().await;
+    let url = app.db.url.clone();
+    voice_api(
+        &url,
+        &["account", "add", "--name", "Acme", "--id", "acct-1"],
+        None,
+    );
+    voice_api(
+        &url,
+        &[
+            "user",
+            "add",
+            "--account",
+            "acct-1",
+            "--email",
+            "ana@example.com",
+            "--password",
+            "old-pw",
+        ],
+        None,
+    );
+    let docs = json!([session_doc("s1", "acct-1", "before")]).to_string();
+    assert!(voice_api(&url, &["import", "-"], Some(&docs)).success);
+    let get = |user: &'static str, password: &'static str| {
+        app.http
+            .get(app.url("/sessions/s1"))
+            .basic_auth(user, Some(password))
+            .send()
+    };
+    assert_eq!(
+        get("ana@example.com", "old-pw")
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        200
+    );
+    let login = app
+        .http
+        .post(app.url("/auth/credentials"))
+        .json(&json!({"userName": "ana@example.com", "password": "old-pw"}))
+        .send()
+        .await
+        .unwrap();
+    let session_id = login.json::<Value>().await.unwrap()["sessionId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let with_session = || {
+        app.http
+            .get(app.url("/sessions/s1"))
+            .header("X-ss-id", session_id.as_str())
+            .send()
+    };
+    assert_eq!(with_session().await.unwrap().status().as_u16(), 200);
+
+    // Act
+    let changed = voice_api(
+        &url,
+        &[
+            "user",
+            "password",
+            "--email",
+            "ANA@example.com",
+            "--password",
+            "new-pw",
+        ],
+        None,
+    );
+    let unknown = voice_api(
+        &url,
+        &[
+            "user",
+            "password",
+            "--email",
+            "nobody@example.com",
+            "--password",
+            "x",
+        ],
+        None,
+    );
+
+    // Assert
+    assert_eq!(
+        changed,
+        Run {
+            success: true,
+            stdout: "password changed for ANA@example.com\n".into(),
+            stderr: String::new(),
+        }
+    );
+    assert_eq!(
+        unknown,
+        failure("error: no user with e-mail nobody@example.com")
+    );
+    assert_eq!(
+        get("ana@example.com", "old-pw")
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        401
+    );
+    assert_eq!(
+        get("ana@example.com", "new-pw")
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        200
+    );
+    assert_eq!(with_session().await.unwrap().status().as_u16(), 401);
+}

@@ -317,6 +317,30 @@ pub async fn revoke_api_key(pool: &PgPool, id: &str) -> Result<bool, sqlx::Error
     Ok(done.rows_affected() == 1)
 }
 
+/// Replaces a user's password hash and bumps its `auth_stamp` (so cached verifications of the
+/// old password fail their next statement), ending the user's login sessions, in one
+/// transaction. False when there is no such user.
+pub async fn set_password(pool: &PgPool, email: &str, hash: &str) -> Result<bool, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let user_id: Option<String> = sqlx::query_scalar(
+        "UPDATE users SET password_hash = $2, auth_stamp = auth_stamp + 1 \
+         WHERE lower(email) = lower($1) RETURNING id",
+    )
+    .bind(email)
+    .bind(hash)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(user_id) = user_id else {
+        return Ok(false);
+    };
+    sqlx::query("DELETE FROM auth_sessions WHERE user_id = $1")
+        .bind(&user_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
 /// The id of the user with this e-mail.
 pub async fn user_id_by_email(pool: &PgPool, email: &str) -> Result<Option<String>, sqlx::Error> {
     sqlx::query_scalar("SELECT id FROM users WHERE lower(email) = lower($1)")
