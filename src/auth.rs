@@ -33,6 +33,10 @@ pub const SYSTEM_ADMINISTRATOR: &str = "SystemAdministrator";
 /// The roles Evo Voice knows, in their canonical spelling.
 pub const ROLES: &[&str] = &[SYSTEM_ADMINISTRATOR, "Manager", "Customer", "User"];
 
+/// Longest user name (e-mail) and password considered at all.
+const MAX_USER_NAME_LEN: usize = 256;
+const MAX_PASSWORD_LEN: usize = 1024;
+
 /// API keys look like `vk_<16 hex id>_<64 hex secret>`.
 const API_KEY_PREFIX: &str = "vk_";
 
@@ -65,8 +69,24 @@ pub fn verify_secret(secret: &str, hash: &str) -> bool {
 static DUMMY_HASH: LazyLock<String> =
     LazyLock::new(|| hash_secret("not a real password").expect("argon2 hashes a constant"));
 
-/// Runs argon2 verification off the async workers (it is deliberately slow CPU work).
+/// How many argon2 verifications may run at once. Each takes ~19 MiB and tens of
+/// milliseconds of a core; unbounded, a flood of bogus credentials would take the process to
+/// gigabytes. Verified credentials are cached, so legitimate traffic rarely needs a slot.
+static ARGON2_SLOTS: LazyLock<tokio::sync::Semaphore> = LazyLock::new(|| {
+    let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+    tokio::sync::Semaphore::new(2 * cpus)
+});
+
+/// How long a verification waits for a slot before the request is answered 503.
+const ARGON2_WAIT: Duration = Duration::from_secs(2);
+
+/// Runs argon2 verification off the async workers (it is deliberately slow CPU work), at most
+/// [`ARGON2_SLOTS`] at a time.
 async fn verify_blocking(secret: String, hash: Option<String>) -> Result<bool, ApiError> {
+    let _slot = tokio::time::timeout(ARGON2_WAIT, ARGON2_SLOTS.acquire())
+        .await
+        .map_err(|_| ApiError::service_unavailable("Too many logins in progress; retry shortly"))?
+        .map_err(ApiError::internal)?;
     tokio::task::spawn_blocking(move || match hash {
         Some(h) => verify_secret(&secret, &h),
         None => {
@@ -145,6 +165,12 @@ impl AuthConfig {
         self.login_stripes[stripe_of(user)].lock().await
     }
 
+    /// How long a verified credential is trusted without argon2 (default 5 minutes).
+    pub fn with_cache_ttl(mut self, ttl: Duration) -> Self {
+        self.cache = VerifiedCache::new(ttl, self.cache.capacity);
+        self
+    }
+
     pub fn with_throttle(mut self, throttle: ThrottlePolicy) -> Self {
         self.throttle = throttle;
         self
@@ -190,6 +216,13 @@ impl VerifiedCache {
             .get(slot)
             .filter(|(_, at)| at.elapsed() < self.ttl)
             .map(|(c, _)| c.clone())
+    }
+
+    /// Whether these exact credentials were verified by this process before, even if that
+    /// verification has expired (entries only go on eviction).
+    fn known(&self, slot: &[u8; 32]) -> bool {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries.contains_key(slot)
     }
 
     fn put(&self, slot: [u8; 32], cred: Credential) {
@@ -361,7 +394,10 @@ async fn verify(
             // A concurrent request may have verified the same credentials while we waited.
             match cached() {
                 Some((credential, _)) => credential,
-                None => verify_password_in_turn(state, user, password).await?,
+                None => {
+                    let known = slot.is_some_and(|s| auth.cache.known(&s));
+                    verify_password_in_turn(state, user, password, known).await?
+                }
             }
         }
         Presented::ApiKey(key) => verify_api_key(state, key).await?,
@@ -385,16 +421,26 @@ pub async fn verify_password(
     password: &str,
 ) -> Result<Credential, ApiError> {
     let _turn = state.auth.login_turn(user).await;
-    verify_password_in_turn(state, user, password).await
+    verify_password_in_turn(state, user, password, false).await
 }
 
 /// [`verify_password`] for a caller that already holds the user name's turn.
+///
+/// `known_good`: these exact credentials verified before (an expired cache entry). Only
+/// someone who knows the password can present them, so the lock is not applied: a stranger
+/// guessing at an e-mail address cannot lock out the integration that uses it.
 async fn verify_password_in_turn(
     state: &AppState,
     user: &str,
     password: &str,
+    known_good: bool,
 ) -> Result<Credential, ApiError> {
-    if let Some(secs) = store::locked_for(&state.pool, user).await? {
+    // No real e-mail or password is this long; refusing them before any database work keeps
+    // them out of the throttle table's index (which cannot hold a key over ~2.7 KB).
+    if user.len() > MAX_USER_NAME_LEN || password.len() > MAX_PASSWORD_LEN {
+        return Err(ApiError::unauthorized("Invalid Username or Password"));
+    }
+    if !known_good && let Some(secs) = store::locked_for(&state.pool, user).await? {
         return Err(locked(secs));
     }
     let found = store::password_of(&state.pool, user).await?;
@@ -429,9 +475,12 @@ async fn verify_api_key(state: &AppState, key: &str) -> Result<Credential, ApiEr
     let Some((id, secret)) = split_api_key(key) else {
         return Err(invalid());
     };
-    let found = store::api_key(&state.pool, id).await?;
-    let ok = verify_blocking(secret.to_string(), found.as_ref().map(|f| f.1.clone())).await?;
-    if ok {
+    // An unknown key id is refused without hashing: key ids are random and reveal nothing,
+    // and a flood of made-up keys then costs one indexed lookup each, not an argon2 run.
+    let Some((_, hash)) = store::api_key(&state.pool, id).await? else {
+        return Err(invalid());
+    };
+    if verify_blocking(secret.to_string(), Some(hash)).await? {
         Ok(Credential::ApiKey {
             key_id: id.to_string(),
         })

@@ -1929,3 +1929,38 @@ async fn the_logs_never_contain_a_password_api_key_session_id_or_basic_header() 
         );
     }
 }
+
+#[tokio::test]
+async fn a_stranger_locking_a_user_name_does_not_lock_out_a_client_that_already_verified() {
+    // Arrange: the integration verified its credentials once; their cache entry then expires.
+    let auth = quick_throttle().with_cache_ttl(Duration::from_millis(200));
+    let app = spawn_app_with_auth(HttpConfig::default(), auth).await;
+    seed(app.pool()).await;
+    let get = |password: &str| {
+        app.http
+            .get(app.url(&format!("/sessions/{SESSION_A}")))
+            .basic_auth(EMAIL, Some(password))
+            .send()
+    };
+    assert_eq!(get(PASSWORD).await.unwrap().status(), StatusCode::OK);
+    // A stranger guesses until the name is locked.
+    for _ in 0..3 {
+        assert_eq!(
+            get("guess").await.unwrap().status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        get("guess").await.unwrap().status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // Act: the integration's next request must verify again (its entry expired).
+    let integration = get(PASSWORD).await.unwrap().status();
+    let stranger = get("guess").await.unwrap().status();
+
+    // Assert
+    assert_eq!(integration, StatusCode::OK);
+    assert_eq!(stranger, StatusCode::TOO_MANY_REQUESTS);
+}

@@ -40,7 +40,10 @@ pub fn router(state: AppState) -> Router {
     // outer router puts the layer in front of matching.
     let app = Router::new()
         .fallback_service(routes)
-        .layer(middleware::from_fn_with_state(limit, wire_layer));
+        .layer(middleware::from_fn_with_state(
+            (limit, request_timeout),
+            wire_layer,
+        ));
     // CORS outside the wire layer, so preflights are answered before routing (they would
     // otherwise be 405s); the request log outside everything, so it sees every answer.
     let app = match cors {
@@ -122,7 +125,11 @@ fn header_str(req: &Request, name: header::HeaderName) -> Option<&str> {
 
 /// Negotiates the format and normalises the path, runs the routes, then renders any error
 /// in the negotiated format — including rejections from layers and extractors we do not own.
-async fn wire_layer(State(body_limit): State<usize>, req: Request, next: Next) -> Response {
+async fn wire_layer(
+    State((body_limit, request_timeout)): State<(usize, std::time::Duration)>,
+    req: Request,
+    next: Next,
+) -> Response {
     let mut req = req;
     let negotiated = negotiate(
         req.uri().path(),
@@ -142,18 +149,23 @@ async fn wire_layer(State(body_limit): State<usize>, req: Request, next: Next) -
             return render_error(Format::Json, err);
         }
     };
-    let mut req = match apply_method_override(req, body_limit).await {
+    let mut req = match apply_method_override(req, body_limit, request_timeout).await {
         Ok(req) => req,
         Err(err) => return render_error(format, err),
     };
     req.extensions_mut().insert(format);
     let mut res = next.run(req).await;
     if let Some(err) = res.extensions_mut().remove::<ApiError>() {
+        // Keep what inner layers recorded (the matched route, for the request log).
+        let extensions = std::mem::take(res.extensions_mut());
         res = render_error(format, err);
+        *res.extensions_mut() = extensions;
     } else if (res.status().is_client_error() || res.status().is_server_error())
         && !is_wire_body(&res)
     {
+        let extensions = std::mem::take(res.extensions_mut());
         res = render_foreign_error(format, res).await;
+        *res.extensions_mut() = extensions;
     }
     res.headers_mut()
         .insert(header::VARY, HeaderValue::from_static("Accept"));
@@ -166,7 +178,16 @@ const METHOD_OVERRIDE: &str = "X-Http-Method-Override";
 /// Applies `X-Http-Method-Override` as ServiceStack's hosts do: the header, else the query
 /// string, else a field of an urlencoded form body; for any original verb. Reading the form
 /// means buffering the body (bounded), which is then handed on unchanged.
-async fn apply_method_override(mut req: Request, limit: usize) -> Result<Request, ApiError> {
+async fn apply_method_override(
+    mut req: Request,
+    limit: usize,
+    timeout: std::time::Duration,
+) -> Result<Request, ApiError> {
+    // Only a POST is overridden: real clients override POST, and letting a query string turn
+    // a GET (a link) into a PATCH would let other sites change data with a visitor's cookies.
+    if req.method() != Method::POST {
+        return Ok(req);
+    }
     let from_header =
         header_str(&req, HeaderName::from_static("x-http-method-override")).map(str::to_owned);
     let from_query = || {
@@ -181,7 +202,12 @@ async fn apply_method_override(mut req: Request, limit: usize) -> Result<Request
         && header_str(&req, header::CONTENT_TYPE).is_some_and(input::is_urlencoded_form)
     {
         let (parts, body) = req.into_parts();
-        let bytes = input::read_body(&parts, body, limit).await?;
+        // Read before routing, so bounded by the request time limit here too.
+        let bytes = tokio::time::timeout(timeout, input::read_body(&parts, body, limit))
+            .await
+            .map_err(|_| {
+                ApiError::service_unavailable("The request body took too long to arrive")
+            })??;
         verb = form_urlencoded::parse(&bytes)
             .find(|(k, _)| k.eq_ignore_ascii_case(METHOD_OVERRIDE))
             .map(|(_, v)| v.into_owned());

@@ -11,7 +11,7 @@ use crate::sessions;
 use crate::wire::{self, Format};
 use axum::Router;
 use axum::extract::{FromRequestParts, Path, Request, State};
-use axum::http::{Method, request::Parts};
+use axum::http::{HeaderMap, Method, request::Parts};
 use axum::response::Response;
 use axum::routing::{any, get};
 
@@ -33,11 +33,13 @@ pub fn routes() -> Router<AppState> {
 
 async fn patch_session(
     State(state): State<AppState>,
+    headers: HeaderMap,
     user: Principal,
     format: Format,
     Path(id): Path<String>,
     input: RequestInput,
 ) -> Result<Response> {
+    refuse_cross_site(&headers, &state.config.cors_origins)?;
     let req: PatchSession = input.bind(Binding::Custom(&[("sessionId", &id)]))?;
     let session = sessions::patch_session(&state, &user, req).await?;
     wire::respond(format, &session)
@@ -89,6 +91,16 @@ async fn predefined(
         ApiError::not_implemented("The operation does not exist for this service")
     })?;
     let (mut parts, body) = req.into_parts();
+    if let Operation::PatchSession = operation {
+        // ServiceStack takes any verb here, but a change made by a plain GET is a change any
+        // link or image on another site can make with the victim's cookies.
+        if parts.method == Method::GET || parts.method == Method::HEAD {
+            return Err(ApiError::not_implemented(
+                "PatchSession changes data: send it with PATCH, POST or PUT",
+            ));
+        }
+        refuse_cross_site(&parts.headers, &state.config.cors_origins)?;
+    }
     // Authenticate is how a caller becomes authenticated; the session operations need it.
     let user = match operation {
         Operation::Authenticate => None,
@@ -109,6 +121,34 @@ async fn predefined(
         }
     };
     wire::respond(format, &session)
+}
+
+/// Refuses a data-changing request that a browser marks as coming from another site (cookies
+/// travel with those), unless that site is one of the configured CORS origins. Clients that
+/// are not browsers send neither `Origin` nor `Sec-Fetch-Site` and are not affected.
+fn refuse_cross_site(headers: &HeaderMap, allowed: &[String]) -> Result<()> {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let origin = text("origin").map(|o| o.trim_end_matches('/'));
+    let allowed_origin =
+        origin.is_some_and(|o| allowed.iter().any(|a| a.trim_end_matches('/') == o));
+    let same_origin = match (origin, text("host")) {
+        (Some(o), Some(host)) => o
+            .split_once("://")
+            .is_some_and(|(_, h)| h.eq_ignore_ascii_case(host)),
+        _ => false,
+    };
+    let cross = match text("sec-fetch-site") {
+        Some(site) => {
+            site.eq_ignore_ascii_case("cross-site") || site.eq_ignore_ascii_case("same-site")
+        }
+        None => origin.is_some() && !same_origin,
+    };
+    if cross && !allowed_origin {
+        return Err(ApiError::forbidden(
+            "Cross-site requests may not change sessions (origin not allowed)",
+        ));
+    }
+    Ok(())
 }
 
 pub async fn not_found(method: Method, uri: axum::http::Uri) -> ApiError {

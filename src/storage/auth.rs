@@ -251,12 +251,16 @@ pub async fn record_failure(
     Ok(())
 }
 
-/// A successful login clears the user name's failures.
+/// A successful login clears the user name's failures, but not a lock in force (a client
+/// let through a lock because it verified before must not lift it for a guesser).
 pub async fn clear_failures(pool: &PgPool, user_name: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM login_throttle WHERE user_name = lower($1)")
-        .bind(user_name)
-        .execute(pool)
-        .await?;
+    sqlx::query(
+        "DELETE FROM login_throttle WHERE user_name = lower($1) \
+         AND (locked_until IS NULL OR locked_until <= now())",
+    )
+    .bind(user_name)
+    .execute(pool)
+    .await?;
     Ok(())
 }
 
