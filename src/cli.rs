@@ -2,8 +2,8 @@
 //! and `import`. Each operator command prints its result on the last line of stdout; any
 //! failure is one line on stderr and a non-zero exit (see `main.rs`).
 
-use crate::storage::{self, PoolSettings, accounts};
-use crate::{AppState, HttpConfig, auth, demo, import, server};
+use crate::storage::{self, PoolSettings};
+use crate::{AppState, HttpConfig, accounts, auth, demo, import, server};
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
@@ -171,9 +171,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve(&cli.database_url, args).await,
         Command::Account(AccountCommand::Add { name, id }) => {
             let pool = storage::open(&cli.database_url, &PoolSettings::default()).await?;
-            let id = id.unwrap_or_else(storage::new_id);
-            check_id("account id", &id)?;
-            accounts::create_account(&pool, &id, &name).await?;
+            let id = accounts::add_account(&pool, id, &name).await?;
             println!("{id}");
             Ok(())
         }
@@ -185,16 +183,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             roles,
         }) => {
             let pool = storage::open(&cli.database_url, &PoolSettings::default()).await?;
-            let id = add_user(&pool, &account, &email, &password, name.as_deref(), &roles).await?;
+            let id =
+                accounts::add_user(&pool, &account, &email, &password, name.as_deref(), &roles)
+                    .await?;
             println!("{id}");
             Ok(())
         }
         Command::User(UserCommand::Password { email, password }) => {
             let pool = storage::open(&cli.database_url, &PoolSettings::default()).await?;
-            let hash = hash_password(&password).await?;
-            if !storage::auth::set_password(&pool, &email, &hash).await? {
-                bail!("no user with e-mail {email}");
-            }
+            accounts::set_password(&pool, &email, &password).await?;
             println!("password changed for {email}");
             Ok(())
         }
@@ -264,64 +261,6 @@ async fn apikey(pool: &sqlx::PgPool, cmd: ApiKeyCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-fn check_id(what: &str, id: &str) -> anyhow::Result<()> {
-    if id.trim().is_empty() || id.len() > crate::wire::fields::MAX_ID_LEN {
-        bail!(
-            "{what} must be 1 to {} characters",
-            crate::wire::fields::MAX_ID_LEN
-        );
-    }
-    Ok(())
-}
-
-/// argon2id of a password, computed off the async threads.
-async fn hash_password(password: &str) -> anyhow::Result<String> {
-    if password.is_empty() {
-        bail!("the password must not be empty");
-    }
-    let password = password.to_string();
-    tokio::task::spawn_blocking(move || auth::hash_secret(&password))
-        .await?
-        .map_err(|e| anyhow::anyhow!("cannot hash the password: {e}"))
-}
-
-/// Validates and creates a user; shared by `user add` and the demo seed.
-pub async fn add_user(
-    pool: &sqlx::PgPool,
-    account: &str,
-    email: &str,
-    password: &str,
-    name: Option<&str>,
-    roles: &[String],
-) -> anyhow::Result<String> {
-    if !email.contains('@') || email.trim() != email || email.contains(':') {
-        bail!("invalid e-mail address {email:?}");
-    }
-    let roles = roles
-        .iter()
-        .map(|r| {
-            auth::canonical_role(r).map(str::to_owned).with_context(|| {
-                format!("unknown role {r:?}; roles are {}", auth::ROLES.join(", "))
-            })
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let hash = hash_password(password).await?;
-    let id = storage::new_id();
-    accounts::create_user(
-        pool,
-        &accounts::NewUser {
-            id: &id,
-            account_id: account,
-            email,
-            display_name: name,
-            password_hash: &hash,
-            roles: &roles,
-        },
-    )
-    .await?;
-    Ok(id)
 }
 
 async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {

@@ -2,7 +2,7 @@
 //! body; the negotiation layer ([`crate::http::negotiate`]) renders it in the request's format,
 //! because an error created deep in a handler cannot see the request.
 
-use crate::dto::{ResponseError, ResponseStatus};
+use crate::contract::servicestack::{ResponseError, ResponseStatus};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use std::borrow::Cow;
@@ -60,6 +60,7 @@ impl ApiError {
             error_code: "SerializationException".into(),
             field_name: field.into(),
             message,
+            meta: None,
         });
         e
     }
@@ -72,6 +73,7 @@ impl ApiError {
             error_code: code.into(),
             field_name: field.into(),
             message,
+            meta: None,
         });
         e
     }
@@ -138,8 +140,15 @@ impl ApiError {
             error_code: self.error_code.to_string(),
             message: self.message.clone(),
             errors: self.errors.clone(),
+            ..ResponseStatus::default()
         }
     }
+}
+
+/// SQLSTATEs by which PostgreSQL says it is going away or not there yet: connection
+/// exceptions (class 08), and shutting down / starting up (57P01, 57P02, 57P03).
+pub fn is_unavailable_sqlstate(code: &str) -> bool {
+    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03")
 }
 
 impl From<sqlx::Error> for ApiError {
@@ -147,9 +156,7 @@ impl From<sqlx::Error> for ApiError {
         match e {
             // The pool could not hand out a connection in time: the database is away or saturated.
             sqlx::Error::Database(ref d)
-                if d.code()
-                    .as_deref()
-                    .is_some_and(crate::storage::lease::is_unavailable_sqlstate) =>
+                if d.code().as_deref().is_some_and(is_unavailable_sqlstate) =>
             {
                 tracing::warn!(cause = %e, "database unavailable");
                 ApiError::service_unavailable("The database is unavailable; retry shortly")

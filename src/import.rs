@@ -1,10 +1,12 @@
 //! Importing sessions from a JSON array of SessionInfo documents (the form GET returns).
 //! The whole file is validated before anything is written, and written in one transaction,
-//! so a bad document leaves the database as it was.
+//! so a bad document leaves the database as it was. Each document is read and checked by the
+//! contract, as a request body is (enum names, text XML can carry, required ids).
 
-use crate::dto::SessionInfo;
+use crate::contract::Dto;
+use crate::contract::sessions::{SessionInfo, max_id_chars};
 use crate::storage::{accounts, sessions};
-use crate::wire::fields::MAX_ID_LEN;
+use crate::wire::{bind, json};
 use serde_json::value::RawValue;
 use sqlx::PgPool;
 
@@ -34,16 +36,19 @@ pub fn parse(text: &str) -> Result<Vec<SessionInfo>, ImportError> {
             if !doc.get().trim_start().starts_with('{') {
                 return Err(fail("not a JSON object".into()));
             }
-            let session: SessionInfo =
-                serde_json::from_str(doc.get()).map_err(|e| fail(e.to_string()))?;
-            for (field, value) in [("id", &session.id), ("accountId", &session.account_id)] {
-                match value.as_deref() {
-                    Some(v) if !v.trim().is_empty() && v.len() <= MAX_ID_LEN => {}
-                    _ => {
-                        return Err(fail(format!(
-                            "'{field}' must be 1 to {MAX_ID_LEN} characters"
-                        )));
-                    }
+            let value = json::read(SessionInfo::TYPE, doc.get().as_bytes())
+                .map_err(|e| fail(e.to_string()))?;
+            let session: SessionInfo = bind::validate_document(value).map_err(|e| {
+                fail(match e.errors.first() {
+                    Some(field) => field.message.clone(),
+                    None => e.message,
+                })
+            })?;
+            let max = max_id_chars();
+            for (name, value) in session.keys() {
+                match value {
+                    Some(v) if !v.trim().is_empty() && v.chars().count() <= max => {}
+                    _ => return Err(fail(format!("'{name}' must be 1 to {max} characters"))),
                 }
             }
             Ok(session)
@@ -72,13 +77,26 @@ pub async fn import(pool: &PgPool, docs: &[SessionInfo]) -> Result<usize, Import
         let account_id = s.account_id.as_deref().unwrap_or_default();
         let account_name = s.account_name.as_deref().unwrap_or(account_id);
         accounts::ensure_account(&mut tx, account_id, account_name).await?;
-        sessions::upsert(&mut tx, s).await.map_err(|e| match e {
-            sqlx::Error::Database(d) => ImportError::Document {
+        let stored = json::composites_as_json(SessionInfo::TYPE, s.to_object()).map_err(|e| {
+            ImportError::Document {
                 index,
-                reason: d.message().to_string(),
-            },
-            other => other.into(),
+                reason: e.to_string(),
+            }
         })?;
+        let created_at = s
+            .date_created
+            .as_deref()
+            .and_then(|d| chrono::DateTime::parse_from_rfc3339(d).ok())
+            .map(|d| d.with_timezone(&chrono::Utc));
+        sessions::upsert(&mut tx, &stored, created_at)
+            .await
+            .map_err(|e| match e {
+                sqlx::Error::Database(d) => ImportError::Document {
+                    index,
+                    reason: d.message().to_string(),
+                },
+                other => other.into(),
+            })?;
     }
     tx.commit().await?;
     Ok(docs.len())

@@ -2,11 +2,15 @@
 //! wire-compatible with the ServiceStack original, on PostgreSQL.
 //!
 //! # Layout
+//! - [`contract`]: one description of every DTO, enum and operation, which every format, the
+//!   binder, the SQL, the routes and negotiation read.
 //! - [`cli`]: the `voice-api` command line (serve, account, user, import).
+//! - [`accounts`]: accounts and users (id and e-mail rules, password hashing), for the CLI,
+//!   the demo and the tests.
 //! - [`server`]: binds the listener, serves the router, shuts down gracefully.
 //! - [`http`]: routes, handlers, and the wire layer (negotiation, ServiceStack error bodies).
-//! - [`wire`]: formats: negotiation, request binding, JSON and DataContract XML writers.
-//! - [`dto`]: the request and response DTOs as the seed defines them.
+//! - [`wire`]: formats: negotiation, request binding, JSON and DataContract XML, all read from
+//!   the contract.
 //! - [`sessions`]: the operations, independent of route and format.
 //! - [`auth`]: who is calling (Basic, API keys, login sessions; argon2id hashes; the cache).
 //! - [`login`]: the Authenticate operations (login, logout, current session, status).
@@ -15,10 +19,11 @@
 //! - [`import`], [`demo`]: loading sessions from JSON; seeding demo data.
 //! - [`error`]: the one error type, rendered as a ServiceStack `ResponseStatus`.
 
+pub mod accounts;
 pub mod auth;
 pub mod cli;
+pub mod contract;
 pub mod demo;
-pub mod dto;
 pub mod error;
 pub mod http;
 pub mod import;

@@ -4,7 +4,8 @@
 
 use crate::AppState;
 use crate::auth::{self, Principal};
-use crate::dto::{Authenticate, AuthenticateResponse, UserInfo};
+use crate::contract::auth::UserInfo;
+use crate::contract::servicestack::{Authenticate, AuthenticateResponse};
 use crate::error::{ApiError, Result};
 use crate::storage::auth::{self as store, Credential};
 use base64::Engine;
@@ -75,7 +76,8 @@ pub async fn login(state: &AppState, req: &Authenticate) -> Result<Login> {
         .await?
         .ok_or_else(|| ApiError::unauthorized("Invalid Username or Password"))?;
     let session_id = new_session_id();
-    let ttl = if req.remember_me {
+    let remember_me = req.remember_me.unwrap_or(false);
+    let ttl = if remember_me {
         state.auth.remember_ttl
     } else {
         state.auth.session_ttl
@@ -84,14 +86,14 @@ pub async fn login(state: &AppState, req: &Authenticate) -> Result<Login> {
         &state.pool,
         &auth::sha256_hex(session_id.as_bytes()),
         &user.id,
-        req.remember_me,
+        remember_me,
         ttl,
     )
     .await?;
     Ok(Login {
         response: authenticate_response(&user, Some(session_id.clone())),
         session_id,
-        remember_me: req.remember_me,
+        remember_me,
         ttl,
     })
 }
@@ -131,7 +133,7 @@ fn authenticate_response(
         ),
         roles: Some(user.roles.clone()),
         permissions: Some(Vec::new()),
-        response_status: None,
+        ..AuthenticateResponse::default()
     }
 }
 

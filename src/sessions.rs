@@ -1,12 +1,12 @@
 //! The Sessions operations (PatchSession, GetSession), independent of route and format: they
-//! take a bound request DTO and the caller, and answer a SessionInfo or an ApiError.
+//! take a bound request DTO and the caller, and answer the stored session or an ApiError.
 
 use crate::AppState;
 use crate::auth::Principal;
-use crate::dto::{GetSession, PatchSession};
+use crate::contract::sessions::{GetSession, PatchSession, SessionInfo};
 use crate::error::{ApiError, Result};
 use crate::storage::auth::Credential;
-use crate::storage::lease::is_connection_error;
+use crate::storage::lease;
 use crate::storage::sessions::{self, Outcome, StoredSession};
 
 /// ISO 8601 in UTC with milliseconds and `Z`, the form Evo Voice emits.
@@ -28,31 +28,33 @@ enum Statement<'a> {
     },
 }
 
-impl Statement<'_> {
-    /// Runs on a leased connection; a connection that turns out broken (PostgreSQL restarted
-    /// under it) is replaced once by a fresh one.
-    async fn run(&self, state: &AppState, cred: &Credential) -> Result<Outcome, sqlx::Error> {
-        let mut fresh = false;
-        loop {
-            let mut lease = state.leases.acquire(fresh).await?;
-            let result = match self {
-                Statement::Patch { id, req, now } => {
-                    sessions::patch(&mut lease, cred, id, req, now).await
-                }
-                Statement::Get { id } => sessions::get(&mut lease, cred, id).await,
-            };
-            match result {
-                Ok(outcome) => {
-                    lease.release();
-                    return Ok(outcome);
-                }
-                // Retrying is safe: a statement on a broken connection did not commit, and
-                // even if it did, applying the same patch again is harmless.
-                Err(e) if !fresh && is_connection_error(&e) => fresh = true,
-                // The lease is dropped, closing a connection in an unknown state.
-                Err(e) => return Err(e),
+/// A statement together with the credential it runs as.
+struct AsCaller<'a> {
+    statement: &'a Statement<'a>,
+    cred: &'a Credential,
+}
+
+impl lease::Statement for AsCaller<'_> {
+    type Answer = Outcome;
+    async fn run(&self, conn: &mut sqlx::PgConnection) -> Result<Outcome, sqlx::Error> {
+        match self.statement {
+            Statement::Patch { id, req, now } => {
+                sessions::patch(conn, self.cred, id, req, now).await
             }
+            Statement::Get { id } => sessions::get(conn, self.cred, id).await,
         }
+    }
+}
+
+impl Statement<'_> {
+    async fn run(&self, state: &AppState, cred: &Credential) -> Result<Outcome, sqlx::Error> {
+        state
+            .leases
+            .run(&AsCaller {
+                statement: self,
+                cred,
+            })
+            .await
     }
 }
 
@@ -115,4 +117,12 @@ pub async fn get_session(
     let id = req.session_id.as_deref().unwrap_or_default();
     let outcome = run_as(state, principal, Statement::Get { id }).await?;
     found(outcome, id)
+}
+
+/// A session as stored, typed, with no access check: for operator tooling and tests.
+pub async fn load(pool: &sqlx::PgPool, id: &str) -> Result<Option<SessionInfo>> {
+    match sessions::load(pool, id).await? {
+        Some(stored) => Ok(Some(crate::wire::from_stored(stored.value()?)?)),
+        None => Ok(None),
+    }
 }

@@ -1,9 +1,10 @@
 //! The request as binding needs it: body (size-bounded), its Content-Type and the query string.
 
 use crate::AppState;
+use crate::contract::Dto;
 use crate::error::ApiError;
 use crate::wire::Format;
-use crate::wire::fields::{Fields, MAX_FORM_FIELDS, RequestDto};
+use crate::wire::bind::{Binder, MAX_FORM_FIELDS};
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, Request};
 use axum::http::{header, request::Parts};
@@ -82,13 +83,10 @@ impl RequestInput {
     }
 
     /// Binds the request DTO `T` from every input, layered as `binding` says.
-    pub fn bind<T: RequestDto>(&self, binding: Binding<'_>) -> Result<T, ApiError> {
-        let mut fields = match &self.kind {
-            BodyKind::Structured(Format::Json) => {
-                Fields::from_json(T::FIELDS, T::NAME, &self.body)?
-            }
-            BodyKind::Structured(Format::Xml) => Fields::from_xml::<T>(&self.body)?,
-            BodyKind::Empty | BodyKind::Form(_) => Fields::new(T::FIELDS),
+    pub fn bind<T: Dto>(&self, binding: Binding<'_>) -> Result<T, ApiError> {
+        let mut binder = match &self.kind {
+            BodyKind::Structured(format) => Binder::from_body(T::TYPE, *format, &self.body)?,
+            BodyKind::Empty | BodyKind::Form(_) => Binder::empty(T::TYPE),
         };
         let form: &[(String, String)] = match &self.kind {
             BodyKind::Form(pairs) => pairs,
@@ -96,21 +94,21 @@ impl RequestInput {
         };
         let query = self.query.as_deref().unwrap_or("").as_bytes();
         check_field_count(form_urlencoded::parse(query).count())?;
+        let form_pairs = || form.iter().map(|(k, v)| (k.into(), v.into()));
         match binding {
             Binding::Custom(path) => {
                 for (name, value) in path {
-                    fields.set(name, (*value).to_string());
+                    binder.set(name, value, true);
                 }
-                fields.apply_pairs(form_urlencoded::parse(query), true);
-                fields.apply_pairs(form.iter().map(|(k, v)| (k.into(), v.into())), true);
+                binder.apply_pairs(form_urlencoded::parse(query), true);
+                binder.apply_pairs(form_pairs(), true);
             }
             Binding::Predefined => {
-                fields.apply_pairs(form.iter().map(|(k, v)| (k.into(), v.into())), true);
-                fields.apply_pairs(form_urlencoded::parse(query), false);
+                binder.apply_pairs(form_pairs(), true);
+                binder.apply_pairs(form_urlencoded::parse(query), false);
             }
         }
-        fields.check_text(T::NAME)?;
-        T::from_fields(fields)
+        binder.finish()
     }
 }
 

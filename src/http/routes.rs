@@ -1,126 +1,144 @@
-//! The routes and their handlers. Handlers only bind the request DTO, call the operation in
-//! [`crate::sessions`] and render its answer; every rule lives elsewhere.
+//! The routes and their handlers, registered from the operation table
+//! ([`crate::contract::operations`]): each operation's custom routes, and the predefined
+//! routes that find an operation by name. Handlers only bind the request DTO, call the
+//! operation and render its answer; every rule lives elsewhere.
 
 use super::{Binding, RequestInput, cookies};
 use crate::AppState;
 use crate::auth::{self, Principal};
-use crate::dto::{Authenticate, AuthenticateResponse, GetSession, PatchSession};
+use crate::contract::operations::{self, OPERATIONS, OpId, Operation};
+use crate::contract::servicestack::{Authenticate, AuthenticateResponse};
 use crate::error::{ApiError, Result};
 use crate::login::{self, AuthAction};
 use crate::sessions;
+use crate::storage::sessions::StoredSession;
 use crate::wire::{self, Format};
 use axum::Router;
+use axum::body::Body;
 use axum::extract::{FromRequestParts, Path, Request, State};
 use axum::http::{HeaderMap, Method, request::Parts};
 use axum::response::Response;
-use axum::routing::{any, get};
+use axum::routing::{MethodFilter, MethodRouter, any, get};
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/sessions/{session_id}",
-            get(get_session).patch(patch_session),
-        )
-        .route("/api/{op}", any(predefined))
-        .route("/json/reply/{op}", any(predefined))
-        .route("/xml/reply/{op}", any(predefined))
-        .route("/health/live", get(super::health::live))
-        .route("/health/ready", get(super::health::ready))
-        .route("/auth", any(authenticate))
-        .route("/auth/status", get(auth_status))
-        .route("/auth/{provider}", any(authenticate))
-}
-
-async fn patch_session(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    user: Principal,
-    format: Format,
-    Path(id): Path<String>,
-    input: RequestInput,
-) -> Result<Response> {
-    refuse_cross_site(&headers, &state.config.cors_origins)?;
-    let req: PatchSession = input.bind(Binding::Custom(&[("sessionId", &id)]))?;
-    let session = sessions::patch_session(&state, &user, req).await?;
-    wire::respond(format, &session)
-}
-
-async fn get_session(
-    State(state): State<AppState>,
-    user: Principal,
-    format: Format,
-    Path(id): Path<String>,
-    input: RequestInput,
-) -> Result<Response> {
-    let req: GetSession = input.bind(Binding::Custom(&[("sessionId", &id)]))?;
-    let session = sessions::get_session(&state, &user, req).await?;
-    wire::respond(format, &session)
-}
-
-/// The operations reachable by name on the predefined routes.
-#[derive(Debug, Clone, Copy)]
-enum Operation {
-    PatchSession,
-    GetSession,
-    Authenticate,
-}
-
-impl Operation {
-    fn by_name(name: &str) -> Option<Operation> {
-        [
-            ("PatchSession", Operation::PatchSession),
-            ("GetSession", Operation::GetSession),
-            ("Authenticate", Operation::Authenticate),
-        ]
-        .into_iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, op)| op)
+    let mut router = Router::new();
+    // Operations sharing a path (GET and PATCH of a session) share its method router.
+    let mut paths: Vec<(&str, MethodRouter<AppState>)> = Vec::new();
+    for op in OPERATIONS {
+        for route in op.routes {
+            let i = match paths.iter().position(|(p, _)| *p == route.path) {
+                Some(i) => i,
+                None => {
+                    paths.push((route.path, MethodRouter::new()));
+                    paths.len() - 1
+                }
+            };
+            let mut methods = std::mem::take(&mut paths[i].1);
+            for verb in route.verbs {
+                let filter =
+                    MethodFilter::try_from(Method::from_bytes(verb.as_bytes()).expect("a verb"))
+                        .expect("a verb axum routes");
+                let id = op.id;
+                methods = methods.on(filter, move |state, path, format, req| {
+                    custom(id, state, path, format, req)
+                });
+            }
+            paths[i].1 = methods;
+        }
     }
+    for (path, methods) in paths {
+        router = router.route(path, methods);
+    }
+    for path in operations::PREDEFINED_ROUTES {
+        router = router.route(path, any(predefined));
+    }
+    router
+        .route(operations::HEALTH_ROUTES[0], get(super::health::live))
+        .route(operations::HEALTH_ROUTES[1], get(super::health::ready))
+}
+
+/// A custom route of operation `id`: path variables bind request members by name.
+async fn custom(
+    id: OpId,
+    State(state): State<AppState>,
+    Path(vars): Path<Vec<(String, String)>>,
+    format: Format,
+    req: Request,
+) -> Result<Response> {
+    let path: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let (parts, body) = req.into_parts();
+    run(
+        operations::operation(id),
+        &state,
+        format,
+        parts,
+        body,
+        Binding::Custom(&path),
+    )
+    .await
 }
 
 /// `/api/{Op}`, `/json/reply/{Op}`, `/xml/reply/{Op}`: any verb. The operation is resolved
 /// before authentication, so an unknown one is a 405 whoever asks, as in ServiceStack.
 async fn predefined(
     State(state): State<AppState>,
-    Path(op): Path<String>,
+    Path(name): Path<String>,
     format: Format,
     req: Request,
 ) -> Result<Response> {
     // ServiceStack's exact text (it does not name the operation).
-    let operation = Operation::by_name(&op).ok_or_else(|| {
+    let op = operations::by_name(&name).ok_or_else(|| {
         ApiError::not_implemented("The operation does not exist for this service")
     })?;
-    let (mut parts, body) = req.into_parts();
-    if let Operation::PatchSession = operation {
-        // ServiceStack takes any verb here, but a change made by a plain GET is a change any
-        // link or image on another site can make with the victim's cookies.
-        if parts.method == Method::GET || parts.method == Method::HEAD {
-            return Err(ApiError::not_implemented(
-                "PatchSession changes data: send it with PATCH, POST or PUT",
-            ));
-        }
+    let (parts, body) = req.into_parts();
+    // ServiceStack takes any verb here, but a change made by a plain GET is a change any
+    // link or image on another site can make with the victim's cookies.
+    if op.mutates && (parts.method == Method::GET || parts.method == Method::HEAD) {
+        return Err(ApiError::not_implemented(format!(
+            "{} changes data: send it with PATCH, POST or PUT",
+            op.name()
+        )));
+    }
+    run(op, &state, format, parts, body, Binding::Predefined).await
+}
+
+/// Runs `op` for a request, whichever route it came by.
+async fn run(
+    op: &'static Operation,
+    state: &AppState,
+    format: Format,
+    mut parts: Parts,
+    body: Body,
+    binding: Binding<'_>,
+) -> Result<Response> {
+    if op.mutates {
         refuse_cross_site(&parts.headers, &state.config.cors_origins)?;
     }
-    // Authenticate is how a caller becomes authenticated; the session operations need it.
-    let user = match operation {
-        Operation::Authenticate => None,
-        Operation::PatchSession | Operation::GetSession => {
-            Some(Principal::from_request_parts(&mut parts, &state).await?)
-        }
+    // Anonymous callers are refused before the body is read.
+    let user = match op.requires_auth {
+        true => Some(Principal::from_request_parts(&mut parts, state).await?),
+        false => None,
     };
     let input = RequestInput::read(&parts, body, state.config.max_body_bytes).await?;
-    let session = match (operation, user) {
-        (Operation::PatchSession, Some(user)) => {
-            sessions::patch_session(&state, &user, input.bind(Binding::Predefined)?).await?
+    match (op.id, user) {
+        (OpId::PatchSession, Some(user)) => {
+            let session = sessions::patch_session(state, &user, input.bind(binding)?).await?;
+            respond_stored(format, op, &session)
         }
-        (Operation::GetSession, Some(user)) => {
-            sessions::get_session(&state, &user, input.bind(Binding::Predefined)?).await?
+        (OpId::GetSession, Some(user)) => {
+            let session = sessions::get_session(state, &user, input.bind(binding)?).await?;
+            respond_stored(format, op, &session)
         }
-        _ => {
-            return run_authenticate(&state, format, parts, input.bind(Binding::Predefined)?).await;
+        (OpId::Authenticate, _) => {
+            run_authenticate(state, format, parts, input.bind(binding)?).await
         }
-    };
-    wire::respond(format, &session)
+        (OpId::GetAuthStatus, _) => auth_status(state, format, &parts).await,
+        (_, None) => Err(ApiError::unauthorized("Not Authenticated")),
+    }
+}
+
+fn respond_stored(format: Format, op: &Operation, session: &StoredSession) -> Result<Response> {
+    wire::respond_value(format, op.response, &session.value()?)
 }
 
 /// Refuses a data-changing request that a browser marks as coming from another site (cookies
@@ -163,21 +181,6 @@ pub async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> ApiErro
         "The verb {method} is not supported on {}",
         uri.path()
     ))
-}
-
-/// `/auth` and `/auth/{provider}` (any verb): ServiceStack's Authenticate service.
-async fn authenticate(
-    State(state): State<AppState>,
-    format: Format,
-    provider: Option<Path<String>>,
-    req: Request,
-) -> Result<Response> {
-    let (parts, body) = req.into_parts();
-    let input = RequestInput::read(&parts, body, state.config.max_body_bytes).await?;
-    let provider = provider.map(|Path(p)| p);
-    let path: Vec<(&str, &str)> = provider.iter().map(|p| ("provider", p.as_str())).collect();
-    let dto: Authenticate = input.bind(Binding::Custom(&path))?;
-    run_authenticate(&state, format, parts, dto).await
 }
 
 /// Login, logout or the current session, by the request's provider.
@@ -239,16 +242,8 @@ fn failed_login(format: Format, err: ApiError) -> Result<Response> {
 }
 
 /// `GET /auth/status`: Evo Voice's UserInfo, or `isAuthenticated: false` for anyone else.
-async fn auth_status(
-    State(state): State<AppState>,
-    format: Format,
-    req: Request,
-) -> Result<Response> {
-    let (parts, _) = req.into_parts();
+async fn auth_status(state: &AppState, format: Format, parts: &Parts) -> Result<Response> {
     // Bad or stale credentials are reported as "not authenticated", not as an error.
-    let principal = auth::optional_principal(&parts, &state)
-        .await
-        .ok()
-        .flatten();
-    wire::respond(format, &login::status(&state, principal.as_ref()).await?)
+    let principal = auth::optional_principal(parts, state).await.ok().flatten();
+    wire::respond(format, &login::status(state, principal.as_ref()).await?)
 }

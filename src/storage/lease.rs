@@ -66,6 +66,37 @@ impl Leases {
     }
 }
 
+impl Leases {
+    /// Runs `statement` on a leased connection; a connection that turns out broken (PostgreSQL
+    /// restarted under it) is replaced once by a fresh one. Retrying is safe for the session
+    /// statements: a statement on a broken connection did not commit, and even if it did,
+    /// applying the same patch again is harmless.
+    pub async fn run<S: Statement>(&self, statement: &S) -> Result<S::Answer, sqlx::Error> {
+        let mut fresh = false;
+        loop {
+            let mut lease = self.acquire(fresh).await?;
+            match statement.run(&mut lease).await {
+                Ok(answer) => {
+                    lease.release();
+                    return Ok(answer);
+                }
+                Err(e) if !fresh && is_connection_error(&e) => fresh = true,
+                // The lease is dropped, closing a connection in an unknown state.
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+/// A statement [`Leases::run`] can run (and run again on a fresh connection).
+pub trait Statement: Sync {
+    type Answer;
+    fn run<'c>(
+        &'c self,
+        conn: &'c mut PgConnection,
+    ) -> impl Future<Output = Result<Self::Answer, sqlx::Error>> + Send + 'c;
+}
+
 impl Lease<'_> {
     /// Hands the connection back for reuse; call only after its statement completed.
     pub fn release(mut self) {
@@ -98,13 +129,10 @@ impl DerefMut for Lease<'_> {
 pub fn is_connection_error(e: &sqlx::Error) -> bool {
     match e {
         sqlx::Error::Io(_) | sqlx::Error::Protocol(_) | sqlx::Error::Tls(_) => true,
-        sqlx::Error::Database(d) => d.code().as_deref().is_some_and(is_unavailable_sqlstate),
+        sqlx::Error::Database(d) => d
+            .code()
+            .as_deref()
+            .is_some_and(crate::error::is_unavailable_sqlstate),
         _ => false,
     }
-}
-
-/// SQLSTATEs by which PostgreSQL says it is going away or not there yet: connection
-/// exceptions (class 08), and shutting down / starting up (57P01, 57P02, 57P03).
-pub fn is_unavailable_sqlstate(code: &str) -> bool {
-    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03")
 }

@@ -6,19 +6,12 @@
 //! and `/json/reply/*`), JSON.
 
 use super::Format;
+use crate::contract::operations;
+use std::sync::LazyLock;
 
-/// Route shapes whose literal segments match case-insensitively; `*` is a variable.
-const ROUTE_SHAPES: &[&[&str]] = &[
-    &["sessions", "*"],
-    &["api", "*"],
-    &["json", "reply", "*"],
-    &["xml", "reply", "*"],
-    &["auth"],
-    &["auth", "status"],
-    &["auth", "*"],
-    &["health", "live"],
-    &["health", "ready"],
-];
+/// Route shapes whose literal segments match case-insensitively; `*` is a variable. Learnt
+/// from the operation table, so a new operation's routes are canonicalised too.
+static ROUTE_SHAPES: LazyLock<Vec<Vec<&'static str>>> = LazyLock::new(operations::route_shapes);
 
 /// The outcome of negotiation for one request.
 #[derive(Debug, Clone, PartialEq, Eq)]

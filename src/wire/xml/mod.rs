@@ -1,0 +1,40 @@
+//! DataContract XML: the shape .NET's `DataContractSerializer` gives ServiceStack's
+//! `application/xml` bodies, written and read from the contract without a DOM.
+//!
+//! - [`write`]: any DTO, byte for byte as .NET writes it (member order, namespaces, the
+//!   `d{depth}p1` prefixes, nil and empty forms), straight into the response buffer;
+//! - [`read`]: any DTO from a body, through the hardened [`gate`] (every security rule in one
+//!   place), into a [`crate::contract::Value`] that binding then validates;
+//! - [`XmlError`]: why a body was rejected, phrased for the client.
+
+mod error;
+mod gate;
+mod read;
+mod write;
+
+pub use error::XmlError;
+pub use gate::{MAX_DEPTH, MAX_NAME_LEN, MAX_NAMESPACE_BINDINGS};
+pub use read::read;
+pub use write::{write, write_dto};
+
+/// `xsi`: carries `nil`.
+pub(crate) const NS_XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";
+/// The namespace the `xml:` prefix is permanently bound to.
+const NS_XML: &str = "http://www.w3.org/XML/1998/namespace";
+/// Where .NET puts the item contracts of generic collections (`List<string>`,
+/// `Dictionary<string,string>`).
+pub(crate) const NS_ARRAYS: &str = "http://schemas.microsoft.com/2003/10/Serialization/Arrays";
+// The namespaces of this API's DTOs, which bodies use nearly always (interned by the gate).
+const NS_API: &str = "http://schemas.datacontract.org/2004/07/Voice.Api";
+const NS_SESSIONS: &str = "http://schemas.datacontract.org/2004/07/Voice.Api.Sessions";
+const NS_CUSTOMERS: &str = "http://schemas.datacontract.org/2004/07/Voice.Api.Customers";
+const NS_SERVICESTACK: &str = "http://schemas.servicestack.net/types";
+
+/// Whether XML 1.0 can carry `c` at all (its `Char` production): not the C0 controls other
+/// than tab, LF and CR, not U+FFFE or U+FFFF. (Surrogates cannot occur in a Rust `str`.)
+pub fn is_xml_char(c: char) -> bool {
+    !matches!(c, '\u{0}'..='\u{8}' | '\u{B}' | '\u{C}' | '\u{E}'..='\u{1F}' | '\u{FFFE}' | '\u{FFFF}')
+}
+
+#[cfg(test)]
+mod tests;
