@@ -2,66 +2,51 @@
 //! exhaustion, SIGTERM during a burst of PATCHes (the real binary), and two server instances
 //! on one database. Each scenario checks both what the client is told and what is stored.
 
-mod common;
-
-use common::{TestDb, serve};
+use crate::helpers::app::open_pool;
+use crate::helpers::binary::ServerProcess;
+use crate::helpers::*;
 use serde_json::{Value, json};
 use sqlx::PgPool;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use voice_api::HttpConfig;
-use voice_api::storage::{self, PoolSettings};
-
-const ACCOUNT: &str = "6a0c1a2b3c4d5e6f7a8b9c00";
-const EMAIL: &str = "agent@example.com";
-const PASSWORD: &str = "fault-tolerant";
+use voice_api::storage::PoolSettings;
 
 /// A session id for the n-th fixture session (24 hex characters, like Evo Voice ids).
 fn session_id(n: usize) -> String {
     format!("6a0c1a2b3c4d5e6f{n:08x}")
 }
 
-/// Creates the account, an agent in it, and `count` sessions with consoleData "orig" and
-/// callState Ringing.
+/// Creates AGENT and `count` [`simple_session`]s in ACCOUNT (consoleData "orig", callState
+/// Ringing).
 async fn fixture(pool: &PgPool, count: usize) {
-    common::add_user(pool, ACCOUNT, EMAIL, PASSWORD, &["User"]).await;
+    add_user(pool, &AGENT).await;
     let docs: Vec<Value> = (0..count)
-        .map(|n| {
-            json!({"id": session_id(n), "accountId": ACCOUNT, "consoleData": "orig",
-                   "callState": "Ringing", "queueState": "Queued"})
-        })
+        .map(|n| simple_session(&session_id(n), ACCOUNT))
         .collect();
-    let text = Value::Array(docs).to_string();
-    let imported = voice_api::import::import_json(pool, &text).await.unwrap();
-    assert_eq!(imported, count);
+    import(pool, &docs).await;
 }
 
+/// AGENT's PATCH of session `id` on the server at `base`; an error when no answer came.
 async fn patch(
     http: &reqwest::Client,
     base: &str,
     id: &str,
     body: &Value,
 ) -> reqwest::Result<(u16, Value)> {
-    let res = http
-        .patch(format!("{base}/sessions/{id}"))
-        .basic_auth(EMAIL, Some(PASSWORD))
-        .json(body)
-        .send()
-        .await?;
-    let status = res.status().as_u16();
-    let text = res.text().await?;
-    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-    Ok((status, body))
-}
-
-async fn stored(pool: &PgPool, id: &str) -> voice_api::dto::SessionInfo {
-    storage::sessions::load(pool, id)
-        .await
-        .expect("the session loads")
-        .expect("the session exists")
+    let res = Remote {
+        base_url: base.to_string(),
+        http: http.clone(),
+    }
+    .patch_session(id, body)
+    .signed_in_as(&AGENT)
+    .try_send()
+    .await?;
+    let body = serde_json::from_str(&res.text).unwrap_or(Value::String(res.text));
+    Ok((res.status, body))
 }
 
 fn assert_unavailable(status: u16, body: &Value) {
@@ -244,11 +229,12 @@ async fn postgres_stopping_answers_503_within_the_acquire_timeout_and_the_server
         acquire_timeout,
         statement_timeout: Some(Duration::from_secs(5)),
     };
-    let pool = storage::open(&pg.url("voice_api"), &settings)
-        .await
-        .unwrap();
+    let pool = open_pool(&pg.url("voice_api"), &settings).await;
     fixture(&pool, 2).await;
-    let server = serve(pool.clone(), HttpConfig::default()).await;
+    let server = TestApp::builder()
+        .on_pool(pool.clone(), &pg.url("voice_api"))
+        .spawn()
+        .await;
     let http = reqwest::Client::new();
     let (s, body) = patch(
         &http,
@@ -282,15 +268,11 @@ async fn postgres_stopping_answers_503_within_the_acquire_timeout_and_the_server
         );
     }
     // A credential the server has not verified yet needs the database too: 503, not 401/500.
-    let res = http
-        .get(server.url(&format!("/sessions/{}", session_id(1))))
-        .basic_auth("nobody@example.com", Some("x"))
-        .send()
-        .await
-        .unwrap();
-    let s = res.status().as_u16();
-    let body: Value = res.json().await.unwrap();
-    assert_unavailable(s, &body);
+    let res = server
+        .get_session(&session_id(1))
+        .basic("nobody@example.com", "x")
+        .await;
+    assert_unavailable(res.status, &res.json());
     assert_eq!(status_of(&http, &server.url("/health/live")).await, 200);
     let started = Instant::now();
     assert_eq!(status_of(&http, &server.url("/health/ready")).await, 503);
@@ -319,14 +301,9 @@ async fn postgres_stopping_answers_503_within_the_acquire_timeout_and_the_server
     assert_eq!(body["consoleData"], "after");
     assert_eq!(status_of(&http, &server.url("/health/ready")).await, 200);
     // Nothing attempted while PostgreSQL was down was written.
-    let fresh = storage::open(&pg.url("voice_api"), &PoolSettings::default())
-        .await
-        .unwrap();
-    assert_eq!(
-        stored(&fresh, &session_id(0)).await.console_data.as_deref(),
-        Some("after")
-    );
-    server.stop().await.unwrap();
+    let fresh = open_pool(&pg.url("voice_api"), &PoolSettings::default()).await;
+    assert_eq!(stored(&fresh, &session_id(0)).await["consoleData"], "after");
+    server.stop().await;
     pool.close().await;
     fresh.close().await;
 }
@@ -357,11 +334,15 @@ async fn a_patch_over_the_request_timeout_is_503_and_its_transaction_is_rolled_b
         request_timeout: limit,
         ..HttpConfig::default()
     };
-    let app = common::spawn_app_with_settings(config, &settings).await;
+    let app = TestApp::builder()
+        .http_config(config)
+        .pool_settings(settings)
+        .spawn()
+        .await;
     fixture(app.pool(), 1).await;
     let id = session_id(0);
     // The lock holder's pool has no statement timeout.
-    let locker = app.db.another_pool(&PoolSettings::default()).await;
+    let locker = app.another_pool(&PoolSettings::default()).await;
     let lock = lock_session(&locker, &id).await;
 
     let started = Instant::now();
@@ -384,9 +365,9 @@ async fn a_patch_over_the_request_timeout_is_503_and_its_transaction_is_rolled_b
     lock.rollback().await.unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
     let s0 = stored(app.pool(), &id).await;
-    assert_eq!(s0.console_data.as_deref(), Some("orig"));
-    assert_eq!(s0.call_state.as_str(), "Ringing");
-    assert_eq!(s0.date_last_modified, None, "nothing was stamped");
+    assert_eq!(s0["consoleData"], ORIG);
+    assert_eq!(s0["callState"], "Ringing");
+    assert_eq!(s0["dateLastModified"], Value::Null, "nothing was stamped");
 
     // The server is healthy afterwards and the next PATCH applies.
     let (s, body) = patch(
@@ -411,7 +392,7 @@ async fn an_exhausted_pool_answers_503_within_the_acquire_timeout() {
         acquire_timeout: acquire,
         statement_timeout: Some(Duration::from_secs(5)),
     };
-    let app = common::spawn_app_with_settings(HttpConfig::default(), &settings).await;
+    let app = TestApp::builder().pool_settings(settings).spawn().await;
     fixture(app.pool(), 2).await;
     // Warm the credential cache so the blocked PATCH holds the only connection on its UPDATE.
     let (s, _) = patch(
@@ -423,7 +404,7 @@ async fn an_exhausted_pool_answers_503_within_the_acquire_timeout() {
     .await
     .unwrap();
     assert_eq!(s, 200);
-    let locker = app.db.another_pool(&PoolSettings::default()).await;
+    let locker = app.another_pool(&PoolSettings::default()).await;
     let lock = lock_session(&locker, &session_id(0)).await;
     let blocked = {
         let (http, base) = (app.http.clone(), app.base_url.clone());
@@ -455,11 +436,8 @@ async fn an_exhausted_pool_answers_503_within_the_acquire_timeout() {
     assert_eq!(s, 200, "{body}");
     assert_eq!(body["consoleData"], "waited");
     assert_eq!(
-        stored(app.pool(), &session_id(1))
-            .await
-            .console_data
-            .as_deref(),
-        Some("warm")
+        stored(app.pool(), &session_id(1)).await["consoleData"],
+        "warm"
     );
     locker.close().await;
 }
@@ -474,16 +452,8 @@ async fn two_instances_patching_distinct_fields_of_the_same_sessions_lose_no_upd
     const ROUNDS: usize = 15;
     let db = TestDb::new().await;
     fixture(&db.pool, SESSIONS).await;
-    let a = serve(
-        db.another_pool(&PoolSettings::default()).await,
-        HttpConfig::default(),
-    )
-    .await;
-    let b = serve(
-        db.another_pool(&PoolSettings::default()).await,
-        HttpConfig::default(),
-    )
-    .await;
+    let a = TestApp::builder().on(&db).spawn().await;
+    let b = TestApp::builder().on(&db).spawn().await;
     let states = ["Connected", "Hold", "Passive", "Disconnected", "Ringing"];
     let queues = [
         "Connected",
@@ -523,98 +493,18 @@ async fn two_instances_patching_distinct_fields_of_the_same_sessions_lose_no_upd
     let last = ROUNDS - 1;
     for n in 0..SESSIONS {
         let s = stored(&db.pool, &session_id(n)).await;
-        assert_eq!(s.console_data, Some(format!("a-{n}-{last}")), "session {n}");
-        assert_eq!(s.call_state.as_str(), states[(n + last) % states.len()]);
-        assert_eq!(s.queue_state.as_str(), queues[(n + last) % queues.len()]);
-        assert_eq!(s.hold_reason.as_str(), "Transferring");
+        assert_eq!(s["consoleData"], format!("a-{n}-{last}"), "session {n}");
+        assert_eq!(s["callState"], states[(n + last) % states.len()]);
+        assert_eq!(s["queueState"], queues[(n + last) % queues.len()]);
+        assert_eq!(s["holdReason"], "Transferring");
     }
-    a.stop().await.unwrap();
-    b.stop().await.unwrap();
+    a.stop().await;
+    b.stop().await;
 }
 
 // ---------------------------------------------------------------------------------------------
 // SIGTERM during a burst (the real binary)
 // ---------------------------------------------------------------------------------------------
-
-fn strip_ansi(line: &str) -> String {
-    let mut out = String::new();
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            for d in chars.by_ref() {
-                if d.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-struct Binary {
-    child: tokio::process::Child,
-    lines: Arc<std::sync::Mutex<Vec<String>>>,
-}
-
-impl Binary {
-    async fn start(database_url: &str, drain: Duration, dir: &Path) -> (Binary, String) {
-        use tokio::io::AsyncBufReadExt;
-        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_voice-api"))
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .current_dir(dir)
-            .env("DATABASE_URL", database_url)
-            .env("VOICE_API_DRAIN_TIMEOUT_MS", drain.as_millis().to_string())
-            .env("NO_COLOR", "1")
-            .env("RUST_LOG", "voice_api=info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("the voice-api binary starts");
-        let lines = Arc::new(std::sync::Mutex::new(Vec::new()));
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
-        let out = child.stdout.take().unwrap();
-        let err = child.stderr.take().unwrap();
-        for reader in [
-            Box::new(out) as Box<dyn tokio::io::AsyncRead + Send + Unpin>,
-            Box::new(err),
-        ] {
-            let (tx, lines) = (tx.clone(), lines.clone());
-            tokio::spawn(async move {
-                let mut r = tokio::io::BufReader::new(reader).lines();
-                while let Ok(Some(line)) = r.next_line().await {
-                    let line = strip_ansi(&line);
-                    lines.lock().unwrap().push(line.clone());
-                    let _ = tx.send(line);
-                }
-            });
-        }
-        let addr = tokio::time::timeout(Duration::from_secs(30), async {
-            while let Some(line) = rx.recv().await {
-                if let Some(rest) = line.split("listening on http://").nth(1) {
-                    return rest.split_whitespace().next().unwrap().to_string();
-                }
-            }
-            panic!("the server exited before listening");
-        })
-        .await
-        .expect("the server listens within 30 s");
-        (Binary { child, lines }, format!("http://{addr}"))
-    }
-
-    fn sigterm(&self) {
-        let pid = self.child.id().expect("running").to_string();
-        let ok = std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok);
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sigterm_during_a_burst_finishes_in_flight_patches_refuses_new_ones_and_exits_0() {
@@ -623,8 +513,12 @@ async fn sigterm_during_a_burst_finishes_in_flight_patches_refuses_new_ones_and_
     let db = TestDb::new().await;
     // Session 0 is held by a row lock so its PATCH is certainly in flight at SIGTERM.
     fixture(&db.pool, 1 + WORKERS * PER_WORKER).await;
-    let tmp = tempfile::tempdir().unwrap();
-    let (mut server, base) = Binary::start(&db.url, Duration::from_secs(8), tmp.path()).await;
+    let mut server = ServerProcess::command(&db.url)
+        .env("VOICE_API_DRAIN_TIMEOUT_MS", "8000")
+        .env("RUST_LOG", "voice_api=info")
+        .spawn()
+        .await;
+    let base = server.base_url.clone();
 
     let lock = lock_session(&db.pool, &session_id(0)).await;
     let in_flight = {
@@ -689,14 +583,11 @@ async fn sigterm_during_a_burst_finishes_in_flight_patches_refuses_new_ones_and_
     assert_eq!(s, 200, "{body}");
     assert_eq!(body["consoleData"], "in flight");
 
-    let status = tokio::time::timeout(Duration::from_secs(15), server.child.wait())
-        .await
-        .expect("the server exits within the drain timeout")
-        .unwrap();
+    let status = server.wait(Duration::from_secs(15)).await;
     assert!(
         status.success(),
-        "exit status {status:?}; output: {:#?}",
-        server.lines.lock().unwrap()
+        "exit status {status:?}; output:\n{}",
+        server.output()
     );
     assert!(signalled.elapsed() < Duration::from_secs(10));
 
@@ -708,20 +599,16 @@ async fn sigterm_during_a_burst_finishes_in_flight_patches_refuses_new_ones_and_
                 Ok((200, body)) => {
                     completed += 1;
                     assert_eq!(body["consoleData"], value.as_str());
-                    assert_eq!(
-                        s.console_data.as_deref(),
-                        Some(value.as_str()),
-                        "session {n}"
-                    );
-                    assert_eq!(s.call_state.as_str(), "Hold", "session {n}");
+                    assert_eq!(s["consoleData"], value.as_str(), "session {n}");
+                    assert_eq!(s["callState"], "Hold", "session {n}");
                 }
                 Ok((status, body)) => panic!("session {n}: answered {status} {body}"),
                 Err(e) => {
                     refused += 1;
                     // Refused before it started: nothing of it was applied.
-                    assert_eq!(s.console_data.as_deref(), Some("orig"), "session {n}: {e}");
-                    assert_eq!(s.call_state.as_str(), "Ringing", "session {n}: {e}");
-                    assert_eq!(s.date_last_modified, None, "session {n}: {e}");
+                    assert_eq!(s["consoleData"], ORIG, "session {n}: {e}");
+                    assert_eq!(s["callState"], "Ringing", "session {n}: {e}");
+                    assert_eq!(s["dateLastModified"], Value::Null, "session {n}: {e}");
                 }
             }
         }
@@ -732,8 +619,8 @@ async fn sigterm_during_a_burst_finishes_in_flight_patches_refuses_new_ones_and_
     );
     assert!(refused > 0, "SIGTERM came after the whole burst");
     let s0 = stored(&db.pool, &session_id(0)).await;
-    assert_eq!(s0.console_data.as_deref(), Some("in flight"));
-    let lines = server.lines.lock().unwrap().join("\n");
+    assert_eq!(s0["consoleData"], "in flight");
+    let lines = server.output();
     assert!(lines.contains("shutdown signal received"), "{lines}");
     eprintln!("burst: {completed} completed, {refused} refused");
 }

@@ -1,0 +1,188 @@
+//! Quotes, SQL, NUL and unicode in values and ids.
+
+use super::*;
+use crate::helpers::internals::read_session_info_xml;
+use serde_json::json;
+
+// ---------------------------------------------------------------------------------------------
+// Quotes, SQL, NUL, unicode
+// ---------------------------------------------------------------------------------------------
+
+const NASTY_VALUES: &[&str] = &[
+    "'; DROP TABLE sessions; --",
+    "\"; DROP TABLE sessions; --",
+    "' OR '1'='1",
+    "1; SELECT pg_sleep(10); --",
+    "$1 $2 %s %d {0} ${x}",
+    "\\'\\\"\\\\",
+    "</ConsoleData><CallState>Hold</CallState><ConsoleData>",
+    "<![CDATA[x]]> &amp; &lt; &#x41;",
+    "\"},\"callState\":\"Hold\",\"x\":{\"",
+    "😀 \u{202E}RTL\u{202C} zero\u{200B}width \u{FEFF}BOM",
+    "line1\nline2\r\nline3\rtab\t",
+    "\u{7F}\u{80}\u{9F}\u{FFFD}\u{FFFE}\u{FFFF}\u{10FFFF}",
+    "日本語 ключ Ærø",
+    "",
+    " ",
+];
+
+#[tokio::test]
+async fn values_with_quotes_sql_and_unicode_round_trip_through_json_and_xml() {
+    let app = world().await;
+    for value in NASTY_VALUES {
+        let a = patch_json(&app, SESSION, json!({"consoleData": value}).to_string()).await;
+        assert_eq!(a.status, 200, "{value:?}: {}", a.text);
+        assert_eq!(a.json()["consoleData"], *value, "{value:?}");
+        assert_eq!(a.json()["callState"], "Ringing", "{value:?}: injected");
+        assert_eq!(load(&app, SESSION).await["consoleData"], *value);
+        // The XML answer escapes it so that it reads back the same.
+        let a = send(
+            &app,
+            reqwest::Method::GET,
+            &format!("/sessions/{SESSION}.xml"),
+            None,
+            "",
+        )
+        .await;
+        assert_eq!(a.status, 200);
+        let back = read_session_info_xml(a.text.as_bytes())
+            .unwrap_or_else(|e| panic!("{value:?}: {e}: {}", a.text));
+        assert_eq!(back["consoleData"], *value);
+        assert_eq!(back["callState"], "Ringing");
+    }
+    // Through the form binder as well.
+    for value in NASTY_VALUES.iter().filter(|v| !v.is_empty()) {
+        let form: String = form_urlencoded::Serializer::new(String::new())
+            .append_pair("consoleData", value)
+            .finish();
+        let a = send(
+            &app,
+            reqwest::Method::PATCH,
+            &format!("/sessions/{SESSION}"),
+            Some("application/x-www-form-urlencoded"),
+            form,
+        )
+        .await;
+        assert_eq!(a.status, 200, "{value:?}: {}", a.text);
+        assert_eq!(load(&app, SESSION).await["consoleData"], *value);
+    }
+    assert_intact(&app, 1).await;
+}
+
+#[tokio::test]
+async fn nul_bytes_are_refused_cleanly_in_every_input() {
+    let open = patch_session_open();
+    let app = world().await;
+    let path = format!("/sessions/{SESSION}");
+    // In JSON beside a valid field: a binding error naming the field, like an unknown enum
+    // name, and the valid field is not applied either. (Merged from the former
+    // `a_console_data_with_a_nul_character_is_refused_with_400_and_changes_nothing`.)
+    let reply = app
+        .patch_session(
+            SESSION,
+            &json!({"consoleData": "before\u{0}after", "callState": "Connected"}),
+        )
+        .signed_in_as(&AGENT)
+        .await
+        .reply();
+    let message = reply.body["responseStatus"]["errors"][0]["message"].clone();
+    let errors = json!([{"errorCode": "SerializationException", "fieldName": "consoleData", "message": message}]);
+    assert_eq!(
+        reply,
+        Reply::error(
+            400,
+            "SerializationException",
+            "Unable to bind to request 'PatchSession'",
+            errors
+        )
+    );
+    let cases: Vec<(&str, String, Option<&str>, String)> = vec![
+        (
+            "json",
+            path.clone(),
+            Some("application/json"),
+            r#"{"consoleData":"a\u0000"}"#.into(),
+        ),
+        (
+            "xml",
+            path.clone(),
+            Some("application/xml"),
+            format!("{open}<ConsoleData>&#0;</ConsoleData></PatchSession>"),
+        ),
+        (
+            "form",
+            path.clone(),
+            Some("application/x-www-form-urlencoded"),
+            "consoleData=a%00b".into(),
+        ),
+        (
+            "query",
+            format!("{path}?consoleData=a%00b"),
+            None,
+            String::new(),
+        ),
+        ("path id", "/sessions/a%00b".into(), None, String::new()),
+        (
+            "enum",
+            path.clone(),
+            Some("application/json"),
+            r#"{"callState":"Hold\u0000"}"#.into(),
+        ),
+    ];
+    for (what, path, ct, body) in cases {
+        let a = send(&app, reqwest::Method::PATCH, &path, ct, body).await;
+        assert_refused(&a, 400, what);
+    }
+    assert_eq!(load(&app, SESSION).await["consoleData"], ORIG);
+    assert_eq!(load(&app, SESSION).await["callState"], "Ringing");
+    assert_intact(&app, 1).await;
+}
+
+#[tokio::test]
+async fn ids_with_quotes_sql_and_unicode_address_exactly_their_session() {
+    let app = world().await;
+    let ids = [
+        "'; DROP TABLE sessions; --",
+        "quote\"d'id",
+        "back\\slash",
+        "sp ace",
+        "セッション-😀",
+        "a/b",
+        "percent%41",
+        "semi;colon&amp=",
+        "%",
+        "+plus+",
+    ];
+    import(
+        app.pool(),
+        &ids.iter()
+            .map(|id| simple_session(id, ACCOUNT))
+            .collect::<Vec<_>>(),
+    )
+    .await;
+    for id in ids {
+        let value = format!("for {id}");
+        let a = patch_json(&app, id, json!({"consoleData": value}).to_string()).await;
+        assert_eq!(a.status, 200, "{id:?}: {}", a.text);
+        assert_eq!(a.json()["id"], id);
+        assert_eq!(load(&app, id).await["consoleData"], value.as_str());
+        let a = send(
+            &app,
+            reqwest::Method::GET,
+            &format!("/sessions/{}", encode(id)),
+            None,
+            "",
+        )
+        .await;
+        assert_eq!(a.status, 200, "{id:?}: {}", a.text);
+        assert_eq!(a.json()["consoleData"], value.as_str());
+    }
+    // Ids that look like SQL but match nothing are a plain 404.
+    for id in ["' OR '1'='1", "x' OR 1=1 --", "*", "%25", "_"] {
+        let a = patch_json(&app, id, r#"{"consoleData":"x"}"#).await;
+        assert_refused(&a, 404, id);
+    }
+    // No other session was touched.
+    assert_eq!(load(&app, SESSION).await["consoleData"], ORIG);
+    assert_intact(&app, 1 + ids.len() as i64).await;
+}

@@ -1,0 +1,19 @@
+//! The integration tests: one binary, one module per area, sharing [`helpers`] (the
+//! `TestApp` builder, typed calls, and every fixture). Each test is named as the sentence it
+//! checks and gets a fresh PostgreSQL database.
+
+// The session fixtures are large `json!` literals.
+#![recursion_limit = "256"]
+
+mod helpers;
+
+mod auth;
+mod browser_safety;
+mod cli;
+mod clients;
+mod faults;
+mod hostile;
+mod observability;
+mod properties;
+mod serve_demo;
+mod sessions;
