@@ -200,10 +200,6 @@ fn dto(input: DeriveInput) -> syn::Result<Tokens> {
         let dotnet = fo.name.clone().unwrap_or_else(|| pascal(&field_name));
         let json = camel(&dotnet);
         let description = opt_str(&fo.description);
-        let column = match &options.table {
-            Some(_) => quote!(::core::option::Option::Some(#field_name)),
-            None => quote!(::core::option::Option::None),
-        };
         let (required, patch) = (fo.required, fo.patch);
         let (max_bytes, max_chars) = (opt_usize(fo.max_bytes), opt_usize(fo.max_chars));
         members.push(quote! {
@@ -214,7 +210,6 @@ fn dto(input: DeriveInput) -> syn::Result<Tokens> {
                 ty: <#ty as crate::contract::Wire>::TYPE,
                 nullable: <#ty as crate::contract::Wire>::NULLABLE,
                 description: #description,
-                column: #column,
                 rules: crate::contract::Rules {
                     required: #required,
                     patch: #patch,

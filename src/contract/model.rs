@@ -20,7 +20,8 @@ pub struct TypeDef {
     pub xml_order: &'static [usize],
     /// `[Api]`/`[Description]` text, where the original has one.
     pub description: Option<&'static str>,
-    /// The PostgreSQL table that stores this type, one column per member (named as the field).
+    /// The PostgreSQL table that stores this type: one column per member, base members
+    /// included, each named as the member's field.
     pub table: Option<&'static str>,
 }
 
@@ -31,7 +32,8 @@ pub struct Member {
     pub name: &'static str,
     /// The JSON, form and query key (ServiceStack's camelCase: `mostRecentParticipantCallSid`).
     pub json: &'static str,
-    /// The Rust field, which is also the storage column (`most_recent_participant_call_sid`).
+    /// The Rust field, which is also the storage column when the type is stored
+    /// (`most_recent_participant_call_sid`).
     pub field: &'static str,
     pub ty: WireType,
     /// Absent is allowed (`Option` in Rust, a reference type or `T?` in .NET). Non-nullable
@@ -39,8 +41,6 @@ pub struct Member {
     pub nullable: bool,
     /// The seed's `@ApiMember(Description=...)`.
     pub description: Option<&'static str>,
-    /// The column when the type is stored (`TypeDef::table`).
-    pub column: Option<&'static str>,
     pub rules: Rules,
 }
 

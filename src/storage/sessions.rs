@@ -35,10 +35,9 @@ fn is_composite(ty: &WireType) -> bool {
     !matches!(ty, WireType::Text | WireType::Bool | WireType::Enum(_))
 }
 
+/// A member's column: stored types keep one per member, named as its field.
 fn column(slot: &Slot) -> &'static str {
-    slot.member
-        .column
-        .expect("every member of the stored type has a column")
+    slot.member.field
 }
 
 /// `alias.col, ...` in contract order, with the json columns cast to text.

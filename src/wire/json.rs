@@ -5,7 +5,7 @@
 //! member values that are already JSON ([`Value::Json`], the stored lists) are copied as they
 //! are. Reading is serde_json's streaming parser driven by the [`TypeDef`]: scalars are taken as
 //! raw tokens (`&RawValue`), so a number sent for a text member keeps its literal digits, and
-//! anything unknown is skipped without recursion.
+//! unknown members are skipped with a bounded depth.
 
 use crate::contract::{Slot, TypeDef, Value, WireType};
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -199,10 +199,7 @@ impl<'de> Visitor<'de> for ObjectSeed {
                         name: slot.member.json,
                     })?;
                 }
-                // Skipped without recursion, in linear time, however deep it nests.
-                None => {
-                    map.next_value::<IgnoredAny>()?;
-                }
+                None => map.next_value_seed(Skip(MAX_IGNORED_DEPTH))?,
             }
         }
         Ok(Value::Object(values))
@@ -342,5 +339,70 @@ impl<'de> Visitor<'de> for MapSeed {
             }
         }
         Ok(Value::Map(entries))
+    }
+}
+
+/// How deep a value of an unknown member may nest. serde_json's own recursion limit does not
+/// apply to values it is told to skip, so skipping counts depth itself: absurd nesting is a 400,
+/// not an unbounded walk.
+const MAX_IGNORED_DEPTH: u32 = 64;
+
+/// Skips any JSON value, refusing nesting deeper than the given depth.
+#[derive(Clone, Copy)]
+struct Skip(u32);
+
+impl<'de> DeserializeSeed<'de> for Skip {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Skip {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let inner = self.deeper()?;
+        while seq.next_element_seed(inner)?.is_some() {}
+        Ok(())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let inner = self.deeper()?;
+        while map.next_key::<IgnoredAny>()?.is_some() {
+            map.next_value_seed(inner)?;
+        }
+        Ok(())
+    }
+}
+
+impl Skip {
+    fn deeper<E: de::Error>(self) -> Result<Skip, E> {
+        match self.0.checked_sub(1) {
+            Some(left) => Ok(Skip(left)),
+            None => Err(E::custom(format_args!(
+                "JSON nested deeper than {MAX_IGNORED_DEPTH} levels"
+            ))),
+        }
     }
 }

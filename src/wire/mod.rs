@@ -137,3 +137,31 @@ fn sanitise(text: &mut String) {
             .collect();
     }
 }
+
+/// `dto` as ServiceStack's JSON.
+pub fn to_json<T: Dto>(dto: &T) -> String {
+    let mut out = Vec::new();
+    // A typed DTO always has the shape of its type, and JSON written from `&str`s is UTF-8.
+    let _ = json::write(&mut out, T::TYPE, &dto.to_object());
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// A DTO from ServiceStack's JSON, checked as a request body is.
+pub fn from_json<T: Dto>(text: &str) -> Result<T, ApiError> {
+    let value =
+        json::read(T::TYPE, text.as_bytes()).map_err(|e| ApiError::serialization(e.to_string()))?;
+    bind::validate_document(value)
+}
+
+/// `dto` as a DataContract XML document.
+pub fn to_xml<T: Dto>(dto: &T) -> Vec<u8> {
+    let mut out = Vec::new();
+    let _ = xml::write_dto(&mut out, dto);
+    out
+}
+
+/// A DTO from a DataContract XML document, checked as a request body is.
+pub fn from_xml<T: Dto>(body: &[u8]) -> Result<T, ApiError> {
+    let value = xml::read(T::TYPE, body).map_err(|e| ApiError::serialization(e.to_string()))?;
+    bind::validate_document(value)
+}

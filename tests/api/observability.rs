@@ -163,7 +163,7 @@ async fn each_request_is_logged_once_with_method_route_status_latency_and_id() {
     let line = &lines[0];
     for part in [
         "method=PATCH",
-        "/sessions/{session_id}",
+        "/sessions/{sessionId}",
         "status=200",
         "latency_ms=",
         "INFO",

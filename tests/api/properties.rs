@@ -35,7 +35,7 @@ fn runtime() -> tokio::runtime::Runtime {
 #[test]
 fn any_session_info_survives_json_write_then_read() {
     runner()
-        .run(&contract::session_info(true), |s| {
+        .run(&contract::session_info(), |s| {
             let back = contract::json_write_then_read(&s).map_err(TestCaseError::fail)?;
             prop_assert_eq!(back, s);
             Ok(())
@@ -46,7 +46,7 @@ fn any_session_info_survives_json_write_then_read() {
 #[test]
 fn any_session_info_survives_xml_write_then_read() {
     runner()
-        .run(&contract::session_info(true), |s| {
+        .run(&contract::session_info(), |s| {
             let back = contract::xml_write_then_read(&s).map_err(TestCaseError::fail)?;
             prop_assert_eq!(back, s);
             Ok(())
@@ -95,7 +95,7 @@ fn any_patch_through_storage_changes_exactly_the_fields_it_names() {
     });
     runner()
         .run(
-            &(contract::session_info(false), contract::patch_session()),
+            &(contract::session_info(), contract::patch_session()),
             |(s, p)| {
                 rt.block_on(async {
                     let before = store(&db.pool, s).await?;
@@ -132,7 +132,7 @@ fn any_patch_through_the_http_server_changes_exactly_the_fields_it_names() {
     runner
         .run(
             &(
-                contract::session_info(false),
+                contract::session_info(),
                 contract::patch_session(),
                 any::<bool>(),
             ),
@@ -188,7 +188,7 @@ fn negotiation_rewrites_a_request_path_into_a_path_no_longer_than_it() {
         Just("json".to_string()),
         Just("Reply".to_string()),
         Just("health".to_string()),
-        contract::text(true),
+        contract::text(),
     ];
     let ext = prop::sample::select(vec!["", ".json", ".XML", ".xml.json", ".txt", "."]);
     runner()
@@ -196,8 +196,8 @@ fn negotiation_rewrites_a_request_path_into_a_path_no_longer_than_it() {
             &(
                 prop::collection::vec(segment, 0..4),
                 ext,
-                contract::opt_text(true),
-                contract::opt_text(true),
+                contract::opt_text(),
+                contract::opt_text(),
             ),
             |(segments, ext, accept, content_type)| {
                 let path = format!("/{}{ext}", segments.join("/"));

@@ -36,5 +36,20 @@ pub fn is_xml_char(c: char) -> bool {
     !matches!(c, '\u{0}'..='\u{8}' | '\u{B}' | '\u{C}' | '\u{E}'..='\u{1F}' | '\u{FFFE}' | '\u{FFFF}')
 }
 
+/// The contract name and namespace of a collection item of type `ty`, as .NET names it.
+fn item_contract(ty: &'static crate::contract::WireType) -> (&'static str, &'static str) {
+    use crate::contract::WireType;
+    match ty {
+        WireType::Text => ("string", NS_ARRAYS),
+        WireType::Bool => ("boolean", NS_ARRAYS),
+        // No list of enums occurs in this contract; .NET would use the enum's own namespace.
+        WireType::Enum(def) => (def.name, NS_ARRAYS),
+        WireType::Object(td) => (td.name, td.xml_namespace),
+        // Nested collections do not occur in this contract; .NET names them ArrayOf….
+        WireType::List(_) => ("ArrayOfstring", NS_ARRAYS),
+        WireType::StringMap => ("ArrayOfKeyValueOfstringstring", NS_ARRAYS),
+    }
+}
+
 #[cfg(test)]
 mod tests;

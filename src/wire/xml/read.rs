@@ -7,7 +7,7 @@
 //! subtree; nil list items are dropped; a repeated dictionary key keeps the last value, in the
 //! first one's place. Scalars come back as the text sent: binding checks them.
 
-use super::NS_ARRAYS;
+use super::{NS_ARRAYS, item_contract};
 use super::error::XmlError;
 use super::gate::Document;
 use crate::contract::{TypeDef, Value, WireType};
@@ -127,16 +127,4 @@ fn read_entry(doc: &mut Document<'_>, parent: &str) -> Result<(String, String), 
         name: "Key".into(),
     })?;
     Ok((key, value.unwrap_or_default()))
-}
-
-/// The element name and namespace of a collection item: the writer's rule, read back.
-fn item_contract(ty: &'static WireType) -> (&'static str, &'static str) {
-    match ty {
-        WireType::Text => ("string", NS_ARRAYS),
-        WireType::Bool => ("boolean", NS_ARRAYS),
-        WireType::Enum(def) => (def.name, NS_ARRAYS),
-        WireType::Object(td) => (td.name, td.xml_namespace),
-        WireType::List(_) => ("ArrayOfstring", NS_ARRAYS),
-        WireType::StringMap => ("ArrayOfKeyValueOfstringstring", NS_ARRAYS),
-    }
 }

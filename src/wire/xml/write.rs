@@ -20,7 +20,7 @@
 //!   collection's item prefix before it knows the value is null:
 //!   `<CustomerBreadcrumb xmlns:d2p1="…" i:nil="true" />`.
 
-use super::{NS_ARRAYS, NS_XSI};
+use super::{NS_ARRAYS, NS_XSI, item_contract};
 use crate::contract::{Slot, TypeDef, Value, WireType};
 use crate::wire::json::{self, ShapeError};
 use std::borrow::Cow;
@@ -161,9 +161,9 @@ fn write_member(
             let item_ns = content_namespace(ty);
             // The content's namespace: unprefixed when it is this element's default, the
             // in-scope prefix when that is bound to it, else a new prefix for this depth.
-            let (decl, content) = if item_ns == inner.default_ns {
-                (false, inner)
-            } else if inner.prefix.is_some_and(|(p, _)| p == item_ns) {
+            let in_scope =
+                item_ns == inner.default_ns || inner.prefix.is_some_and(|(p, _)| p == item_ns);
+            let (decl, content) = if in_scope {
                 (false, inner)
             } else {
                 (
@@ -239,20 +239,6 @@ fn write_item(
 ) -> Result<(), ShapeError> {
     let (name, ns) = item_contract(ty);
     write_member(out, name, ns, ty, value, scope, depth)
-}
-
-/// The contract name and namespace of a collection item of type `ty`.
-fn item_contract(ty: &'static WireType) -> (&'static str, &'static str) {
-    match ty {
-        WireType::Text => ("string", NS_ARRAYS),
-        WireType::Bool => ("boolean", NS_ARRAYS),
-        // No list of enums occurs in this contract; .NET would use the enum's own namespace.
-        WireType::Enum(def) => (def.name, NS_ARRAYS),
-        WireType::Object(td) => (td.name, td.xml_namespace),
-        // Nested collections do not occur in this contract; .NET names them ArrayOf….
-        WireType::List(_) => ("ArrayOfstring", NS_ARRAYS),
-        WireType::StringMap => ("ArrayOfKeyValueOfstringstring", NS_ARRAYS),
-    }
 }
 
 /// The namespace of what goes inside a composite member's element.

@@ -152,7 +152,7 @@ async fn xml_login_in_the_servicestack_namespace_answers_an_xml_authenticate_res
                 r#"<ReferrerUrl i:nil="true" /><BearerToken i:nil="true" /><RefreshToken i:nil="true" /><RefreshTokenExpiry i:nil="true" /><ProfileUrl i:nil="true" />"#,
                 r#"<Roles xmlns:d2p1="http://schemas.microsoft.com/2003/10/Serialization/Arrays"><d2p1:string>Manager</d2p1:string></Roles>"#,
                 r#"<Permissions xmlns:d2p1="http://schemas.microsoft.com/2003/10/Serialization/Arrays" />"#,
-                r#"<AuthProvider i:nil="true" /><ResponseStatus i:nil="true" />"#,
+                r#"<ResponseStatus i:nil="true" />"#,
                 r#"<Meta xmlns:d2p1="http://schemas.microsoft.com/2003/10/Serialization/Arrays" i:nil="true" />"#,
                 "</AuthenticateResponse>"
             ),

@@ -218,7 +218,6 @@ async fn a_failed_xml_login_answers_an_authenticate_response_with_its_response_s
         r#"<ReferrerUrl i:nil="true" /><BearerToken i:nil="true" /><RefreshToken i:nil="true" /><RefreshTokenExpiry i:nil="true" /><ProfileUrl i:nil="true" />"#,
         r#"<Roles xmlns:d2p1="http://schemas.microsoft.com/2003/10/Serialization/Arrays" i:nil="true" />"#,
         r#"<Permissions xmlns:d2p1="http://schemas.microsoft.com/2003/10/Serialization/Arrays" i:nil="true" />"#,
-        r#"<AuthProvider i:nil="true" />"#,
         "<ResponseStatus><ErrorCode>Unauthorized</ErrorCode><Message>Invalid Username or Password</Message>",
         r#"<StackTrace i:nil="true" /><Errors /><Meta xmlns:d3p1="http://schemas.microsoft.com/2003/10/Serialization/Arrays" i:nil="true" /></ResponseStatus>"#,
         r#"<Meta xmlns:d2p1="http://schemas.microsoft.com/2003/10/Serialization/Arrays" i:nil="true" />"#,

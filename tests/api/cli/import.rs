@@ -175,17 +175,19 @@ async fn an_import_whose_document_1_is_not_an_object_fails_on_one_line_and_impor
 }
 
 #[tokio::test]
-async fn an_import_refused_by_the_database_at_document_1_rolls_back_document_0() {
-    // PostgreSQL text cannot hold NUL: the document passes parsing and fails on insert.
+async fn an_import_with_text_xml_cannot_carry_at_document_1_imports_nothing() {
+    // PostgreSQL text cannot hold NUL, nor XML 1.0 a U+0001: the contract refuses both.
     let bad = session_doc("s2", "acct-new", "nul \u{0} inside");
-    assert_bad_import_changes_nothing(bad, "0x00").await;
+    assert_bad_import_changes_nothing(bad, "'consoleData' must not contain NUL").await;
+    let bad = session_doc("s2", "acct-new", "control \u{1} inside");
+    assert_bad_import_changes_nothing(bad, "'consoleData' must not contain U+0001").await;
 }
 
 #[tokio::test]
 async fn an_invalid_enum_value_with_a_line_break_is_still_reported_on_one_line() {
     let mut bad = session_doc("s2", "acct-new", "second");
     bad["callState"] = json!("Bo\ngus");
-    assert_bad_import_changes_nothing(bad, "SessionCallState").await;
+    assert_bad_import_changes_nothing(bad, "'Bo\\ngus' is an Invalid value for 'callState'").await;
 }
 
 #[tokio::test]

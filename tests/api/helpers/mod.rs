@@ -20,7 +20,7 @@
 //!   without the import), `wire::xml::read_session_info` (reading an XML answer back),
 //!   `storage::sessions::load_stored` + `StoredSession::write_json` / `to_info` (the hot
 //!   path's JSON), `auth::verify_secret`, and the limits `HttpConfig::default().max_body_bytes`,
-//!   `wire::fields::MAX_CONSOLE_DATA_LEN` and `MAX_ID_LEN`.
+//!   the contract's length rules (consoleData, ids).
 //! - `contract.rs`: the DTO types themselves (`dto::SessionInfo`, `PatchSession` and their
 //!   member types and enums) as proptest strategies, `wire::xml::write_session_info` /
 //!   `read_session_info`, `import::import`, `storage::sessions::patch` with

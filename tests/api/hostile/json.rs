@@ -20,12 +20,7 @@ async fn hostile_json_is_400() {
             .into_bytes(),
         ),
         ("deep arrays at the top", "[".repeat(500_000).into_bytes()),
-        ("1e999", br#"{"consoleData":1e999}"#.to_vec()),
         ("-1e400 enum", br#"{"callState":-1e400}"#.to_vec()),
-        (
-            "500-digit integer",
-            format!("{{\"consoleData\":{}}}", "9".repeat(500)).into_bytes(),
-        ),
         (
             "u64 overflow enum",
             br#"{"callState":18446744073709551616}"#.to_vec(),
@@ -121,4 +116,35 @@ async fn deep_json_nesting_under_an_unknown_key_is_400_and_never_a_crash_or_a_ha
     assert!(a.status == 200 || a.status == 400, "{}", a.text);
     assert!(a.took < HANG_BOUND, "took {:?}", a.took);
     assert_intact(&app, 1).await;
+}
+
+/// A number sent for a text member is stored as the literal the client wrote (ServiceStack
+/// binds the JSON token's text): no digit is lost to a float, `1.50` stays `1.50`.
+#[tokio::test]
+async fn numbers_sent_for_text_keep_their_literal_digits() {
+    let app = world().await;
+    let long = "9".repeat(500);
+    for literal in [
+        "12345678901234567890123",
+        "1.50",
+        "-0.0",
+        "1e999",
+        long.as_str(),
+    ] {
+        let a = patch_json(&app, SESSION, format!("{{\"consoleData\":{literal}}}")).await;
+        assert_eq!(a.status, 200, "{literal}: {}", a.text);
+        assert_eq!(a.json()["consoleData"], literal);
+        assert_eq!(load(&app, SESSION).await["consoleData"], literal);
+    }
+    assert_intact(&app, 1).await;
+}
+
+/// A UTF-8 byte order mark before a JSON body is skipped, as before an XML one.
+#[tokio::test]
+async fn a_json_body_with_a_utf8_bom_is_read_like_one_without() {
+    let app = world().await;
+    let a = patch_json(&app, SESSION, "\u{FEFF}{\"consoleData\":\"after a BOM\"}").await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert_eq!(a.json()["consoleData"], "after a BOM");
+    assert_eq!(load(&app, SESSION).await["consoleData"], "after a BOM");
 }

@@ -61,7 +61,7 @@ async fn a_body_over_the_limit_is_413_whether_declared_or_streamed() {
 async fn console_data_is_bounded_at_64_kib_in_every_format() {
     let open = patch_session_open();
     let app = world().await;
-    let max = limits::MAX_CONSOLE_DATA_LEN;
+    let max = limits::max_console_data_bytes();
     assert_eq!(max, 64 * 1024);
     let a = patch_json(
         &app,
@@ -117,7 +117,7 @@ async fn console_data_is_bounded_at_64_kib_in_every_format() {
 #[tokio::test]
 async fn ids_are_bounded_at_128_characters_and_urls_of_any_length_are_answered() {
     let app = world().await;
-    let max = limits::MAX_ID_LEN;
+    let max = limits::max_id_chars();
     let a = patch_json(&app, &"a".repeat(max + 1), "{}").await;
     assert_refused(&a, 400, "id over");
     assert_eq!(a.error_code(), "InvalidLength");
