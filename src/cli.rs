@@ -49,8 +49,8 @@ pub enum Command {
         file: String,
     },
     /// Print the SQL the server runs for a PATCH authenticated by password ($1 session id,
-    /// $2 consoleData, $3 callState, $4 holdReason, $5 queueState, $6 now, $7 user id,
-    /// $8 auth stamp); used by `scripts/bench` to give PostgreSQL the same work.
+    /// then one parameter per patch member of PatchSession in contract order, then the time,
+    /// the user id and the auth stamp); used by `scripts/bench` to give PostgreSQL the same work.
     #[command(hide = true)]
     PatchSql,
 }

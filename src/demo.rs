@@ -26,10 +26,14 @@ impl Demo {
         println!(
             "  curl -s -u {EMAIL}:{PASSWORD} -X PATCH http://{addr}/sessions/{id} \
              -H 'Content-Type: application/json' \
-             -d '{{\"callState\":\"Hold\",\"holdReason\":\"Transferring\",\"consoleData\":\"caller asked for billing\"}}'"
+             -d '{}'",
+            PATCH.trim()
         );
     }
 }
+
+/// The PATCH body the printed example sends (a PatchSession in the API's JSON).
+const PATCH: &str = include_str!("../demo/patch.json");
 
 /// The demo sessions, as an import document (the API's own JSON form): five sessions in
 /// different states — ringing in queue, connected, on hold, ended, a chat.

@@ -15,5 +15,6 @@ mod faults;
 mod hostile;
 mod observability;
 mod properties;
+mod schema;
 mod serve_demo;
 mod sessions;

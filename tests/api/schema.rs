@@ -1,0 +1,36 @@
+//! The stored form follows the contract: a member added to SessionInfo without its migration
+//! (or a column without its member) fails here, not in production.
+
+use crate::helpers::TestDb;
+use voice_api::contract::sessions::SessionInfo;
+use voice_api::contract::{Dto, WireType};
+
+#[tokio::test]
+async fn the_sessions_table_has_one_column_per_session_info_member_of_its_wire_type() {
+    let db = TestDb::new().await;
+    let columns: Vec<(String, String)> = sqlx::query_as(
+        "SELECT column_name::text, data_type::text FROM information_schema.columns \
+         WHERE table_name = 'sessions' ORDER BY ordinal_position",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    let expected: Vec<(String, String)> = SessionInfo::TYPE
+        .slots()
+        .iter()
+        .map(|slot| {
+            let ty = match slot.member.ty {
+                WireType::Bool => "boolean",
+                WireType::Text | WireType::Enum(_) => "text",
+                WireType::List(_) | WireType::StringMap | WireType::Object(_) => "json",
+            };
+            (slot.member.field.to_string(), ty.to_string())
+        })
+        // Not a member: the creation time as a timestamp, for ListSessions' range and order.
+        .chain([(
+            "created_at".to_string(),
+            "timestamp with time zone".to_string(),
+        )])
+        .collect();
+    assert_eq!(columns, expected);
+}
