@@ -14,6 +14,8 @@
 //!   connections of the PATCH/GET hot path.
 //! - [`import`], [`demo`]: loading sessions from JSON; seeding demo data.
 //! - [`error`]: the one error type, rendered as a ServiceStack `ResponseStatus`.
+//! - [`username`]: the one normalisation of user names (lookup, login, throttling).
+//! - [`sweep`]: the periodic, bounded deletion of expired throttle rows and login sessions.
 
 pub mod auth;
 pub mod cli;
@@ -26,6 +28,7 @@ pub mod login;
 pub mod server;
 pub mod sessions;
 pub mod storage;
+pub mod username;
 pub mod wire;
 
 pub use http::router;
