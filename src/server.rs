@@ -372,16 +372,23 @@ pub async fn run(
                     () = conn_state.changed.notified() => {}
                     () = timer => {
                         if conn_state.deadline(&limits).is_some_and(|d| d <= Instant::now()) {
+                            // No request in progress: dropping the connection loses nothing.
+                            // (hyper's graceful shutdown would wait for a half-sent head.)
                             tracing::debug!("closing a connection that sent no complete request in time");
-                            closing = true;
-                            conn.as_mut().graceful_shutdown();
+                            break;
                         }
                     }
                     () = conn_state.evict.notified(), if !closing => {
+                        if conn_state.get().in_flight == 0 {
+                            break;
+                        }
                         closing = true;
                         conn.as_mut().graceful_shutdown();
                     }
                     _ = stop.wait_for(|s| *s), if !closing => {
+                        if conn_state.get().in_flight == 0 {
+                            break;
+                        }
                         closing = true;
                         conn.as_mut().graceful_shutdown();
                     }

@@ -188,6 +188,18 @@ pub async fn serve(pool: PgPool, config: HttpConfig) -> Server {
     }
 }
 
+/// Like [`serve`], with an authentication policy of its own (a separate instance's memory).
+pub async fn serve_with_auth(pool: PgPool, config: HttpConfig, auth: AuthConfig) -> Server {
+    let (addr, tx, handle) = start(pool, config, auth).await;
+    Server {
+        addr,
+        base_url: format!("http://{addr}"),
+        http: reqwest::Client::new(),
+        shutdown: Some(tx),
+        handle: Some(handle),
+    }
+}
+
 /// Binds a free loopback port and serves the API there until the sender fires or drops.
 async fn start(
     pool: PgPool,
