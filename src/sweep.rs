@@ -22,7 +22,9 @@ pub async fn once(state: &AppState) -> Result<Swept, sqlx::Error> {
 /// Sweeps every `interval` until `stop` turns true. A failed sweep (the database away) is
 /// logged and tried again at the next interval.
 pub async fn run(state: AppState, interval: Duration, mut stop: watch::Receiver<bool>) {
-    let mut ticker = tokio::time::interval(interval.max(Duration::from_millis(10)));
+    let interval = interval.max(Duration::from_millis(10));
+    // The first run one interval after start, not at once: starting instances add no work.
+    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {

@@ -176,9 +176,9 @@ pub async fn create_session(
     Ok(())
 }
 
-/// Ends a login session; expired sessions of anyone are swept at the same time.
+/// Ends a login session (expired ones are deleted by the periodic, bounded [`sweep`]).
 pub async fn end_session(pool: &PgPool, id_hash: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM auth_sessions WHERE id_hash = $1 OR expires_at < now()")
+    sqlx::query("DELETE FROM auth_sessions WHERE id_hash = $1")
         .bind(id_hash)
         .execute(pool)
         .await?;
