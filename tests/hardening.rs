@@ -866,3 +866,52 @@ async fn the_sweep_deletes_expired_throttle_rows_and_sessions_in_bounded_batches
     assert_eq!(count(&db.pool, "login_throttle").await, 2);
     server.stop().await.unwrap();
 }
+
+/// This process's resident memory, in bytes (Linux).
+fn rss_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    kb * 1024
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_huge_unterminated_heads_costs_bounded_memory() {
+    let db = TestDb::new().await;
+    // (With a 400 KB head limit instead, this measured 62 MB of growth.)
+    let server = serve(db.pool.clone(), limits(5_000, 5_000, 1024)).await;
+    let before = rss_bytes();
+    // 200 connections each sending 300 KB of a head that never ends (hyper's default buffer
+    // would keep ~400 KB of each: 80 MB).
+    let chunk = std::sync::Arc::new(format!(
+        "GET / HTTP/1.1\r\nX-Big: {}",
+        "a".repeat(300 * 1024)
+    ));
+    let mut floods = Vec::new();
+    for _ in 0..200 {
+        let addr = server.addr;
+        let chunk = chunk.clone();
+        floods.push(tokio::spawn(async move {
+            let mut tcp = TcpStream::connect(addr).await.unwrap();
+            let _ = tcp.write_all(chunk.as_bytes()).await;
+            closed_within(&mut tcp, Duration::from_secs(5)).await.0
+        }));
+    }
+    // While the flood is on (hyper's default buffer would still hold every head now).
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let grown = rss_bytes().saturating_sub(before);
+    assert!(
+        grown < 40 * 1024 * 1024,
+        "resident memory grew by {} MB",
+        grown / (1024 * 1024)
+    );
+    for f in floods {
+        let closed = f.await.unwrap();
+        assert!(closed.is_some(), "a flooding connection stayed open");
+    }
+    let res = server.http.get(server.url("/health/live")).send().await;
+    assert_eq!(res.unwrap().status(), StatusCode::OK);
+}
