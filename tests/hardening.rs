@@ -26,6 +26,10 @@ const SESSION: &str = "5e55100000000000000000aa";
 const EMAIL: &str = "alice@acme.test";
 const PASSWORD: &str = "Alice-Secret-42";
 
+/// The memory test measures this whole process: it runs alone (write), the others together
+/// (read).
+static EXCLUSIVE: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
 fn status_json(code: &str, message: &str) -> Value {
     json!({"responseStatus": {"errorCode": code, "message": message, "errors": []}})
 }
@@ -93,6 +97,7 @@ async fn closed_within(tcp: &mut TcpStream, within: Duration) -> (Option<Duratio
 
 #[tokio::test]
 async fn an_idle_kept_alive_connection_is_closed_after_the_idle_timeout() {
+    let _shared = EXCLUSIVE.read().await;
     let db = TestDb::new().await;
     let server = serve(db.pool.clone(), limits(5_000, 300, 64)).await;
     let mut tcp = TcpStream::connect(server.addr).await.unwrap();
@@ -110,6 +115,7 @@ async fn an_idle_kept_alive_connection_is_closed_after_the_idle_timeout() {
 
 #[tokio::test]
 async fn a_silent_or_half_sent_request_is_dropped_after_the_header_read_timeout() {
+    let _shared = EXCLUSIVE.read().await;
     let db = TestDb::new().await;
     // The idle timeout is long: only the header timeout can close these.
     let server = serve(db.pool.clone(), limits(400, 30_000, 64)).await;
@@ -154,6 +160,7 @@ async fn a_silent_or_half_sent_request_is_dropped_after_the_header_read_timeout(
 
 #[tokio::test]
 async fn the_connection_cap_holds_and_a_normal_request_is_still_answered() {
+    let _shared = EXCLUSIVE.read().await;
     let db = TestDb::new().await;
     let max = 8;
     let server = serve(db.pool.clone(), limits(30_000, 30_000, max)).await;
@@ -186,6 +193,7 @@ async fn the_connection_cap_holds_and_a_normal_request_is_still_answered() {
 
 #[tokio::test]
 async fn oversized_or_too_many_headers_get_431_and_the_connection_closes() {
+    let _shared = EXCLUSIVE.read().await;
     let db = TestDb::new().await;
     let server = serve(db.pool.clone(), limits(5_000, 5_000, 64)).await;
     let big = format!(
@@ -216,6 +224,7 @@ async fn oversized_or_too_many_headers_get_431_and_the_connection_closes() {
 
 #[tokio::test]
 async fn shutdown_closes_idle_and_half_sent_connections_at_once() {
+    let _shared = EXCLUSIVE.read().await;
     let db = TestDb::new().await;
     let config = HttpConfig {
         drain_timeout: Duration::from_secs(20),
@@ -270,6 +279,7 @@ async fn login(http: &reqwest::Client, base: &str, user: &str, password: &str) -
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn parallel_unicode_variant_guesses_on_two_instances_stay_within_the_limit() {
+    let _shared = EXCLUSIVE.read().await;
     let db = TestDb::new().await;
     fixture(&db.pool).await;
     let a = common::spawn_app_on(&db, HttpConfig::default(), throttle(3, 120)).await;
@@ -353,6 +363,7 @@ async fn parallel_unicode_variant_guesses_on_two_instances_stay_within_the_limit
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn credentials_verified_before_pass_a_strangers_lock_after_a_restart_and_on_another_instance()
 {
+    let _shared = EXCLUSIVE.read().await;
     let db = TestDb::new().await;
     fixture(&db.pool).await;
     let get = |base: String, password: &'static str| async move {
@@ -417,6 +428,7 @@ async fn credentials_verified_before_pass_a_strangers_lock_after_a_restart_and_o
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn too_many_clients_is_503_with_a_response_status_on_every_route() {
+    let _shared = EXCLUSIVE.read().await;
     let db = TestDb::new().await;
     fixture(&db.pool).await;
     // A role of its own (superusers are exempt from connection limits), allowed in this
@@ -621,6 +633,7 @@ async fn locked_row_trials(statement_timeout: Option<Duration>) -> (usize, usize
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_503_leaves_a_row_locked_past_the_limit_unchanged_and_a_200_changed_it() {
+    let _shared = EXCLUSIVE.read().await;
     // As the server configures it: statement_timeout a tenth under the request timeout.
     let configured = HttpConfig {
         request_timeout: Duration::from_millis(600),
@@ -653,6 +666,7 @@ async fn session_rows(pool: &PgPool) -> i64 {
 
 #[tokio::test]
 async fn a_head_login_with_the_password_in_the_url_is_refused_without_cookies() {
+    let _shared = EXCLUSIVE.read().await;
     let app = common::spawn_app().await;
     fixture(app.pool()).await;
     let query = format!("/auth/credentials?userName={EMAIL}&password={PASSWORD}");
@@ -682,6 +696,7 @@ async fn a_head_login_with_the_password_in_the_url_is_refused_without_cookies() 
 
 #[tokio::test]
 async fn a_cross_site_login_is_refused_unless_its_origin_is_allowed() {
+    let _shared = EXCLUSIVE.read().await;
     const ALLOWED: &str = "https://app.acme.test";
     let app = common::spawn_app_with(HttpConfig {
         cors_origins: vec![ALLOWED.into()],
@@ -794,6 +809,7 @@ async fn expired_rows(pool: &PgPool, user_id: &str, n: i64, tag: &str) {
 
 #[tokio::test]
 async fn the_sweep_deletes_expired_throttle_rows_and_sessions_in_bounded_batches() {
+    let _shared = EXCLUSIVE.read().await;
     let db = TestDb::new().await;
     fixture(&db.pool).await;
     let user_id: String = sqlx::query_scalar("SELECT id FROM users")
@@ -880,6 +896,7 @@ fn rss_bytes() -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flood_of_huge_unterminated_heads_costs_bounded_memory() {
+    let _alone = EXCLUSIVE.write().await;
     let db = TestDb::new().await;
     // (With a 400 KB head limit instead, this measured 62 MB of growth.)
     let server = serve(db.pool.clone(), limits(5_000, 5_000, 1024)).await;
