@@ -13,7 +13,8 @@
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::storage::auth::{self as store, Credential, ThrottlePolicy};
+use crate::storage::auth::{self as store, Admission, Credential, ThrottlePolicy};
+use crate::username;
 use argon2::Argon2;
 use argon2::password_hash::{
     PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
@@ -21,9 +22,10 @@ use argon2::password_hash::{
 use axum::extract::FromRequestParts;
 use axum::http::{StatusCode, header, request::Parts};
 use base64::Engine;
+use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
@@ -35,6 +37,8 @@ pub const ROLES: &[&str] = &[SYSTEM_ADMINISTRATOR, "Manager", "Customer", "User"
 
 /// Longest user name (e-mail) and password considered at all.
 const MAX_USER_NAME_LEN: usize = 256;
+/// Normalisation can expand a name (`ß` → `ss`, compatibility forms); bounded again after it.
+const MAX_USER_KEY_LEN: usize = 1024;
 const MAX_PASSWORD_LEN: usize = 1024;
 
 /// API keys look like `vk_<16 hex id>_<64 hex secret>`.
@@ -134,16 +138,25 @@ pub struct AuthConfig {
     pub session_ttl: Duration,
     /// Lifetime of a login session with rememberMe.
     pub remember_ttl: Duration,
+    /// How long the evidence that credentials verified is kept after their last verification.
+    pub evidence_ttl: Duration,
     cache: VerifiedCache,
-    /// Verifications of one user name run one at a time (per instance): parallel guesses are
-    /// then each checked against the lock the previous failures wrote, and a burst of first
-    /// requests from a legitimate client verifies once and finds the rest in the cache.
+    /// Verifications of one user name run one at a time (per instance), so a burst of first
+    /// requests from a legitimate client verifies once and finds the rest in the cache. (The
+    /// throttle does not rely on it: its check-and-count is one statement, see
+    /// [`store::admit`].)
     login_stripes: Vec<tokio::sync::Mutex<()>>,
+    /// The key of the evidence tags (see [`evidence_tag`]): configured, or else the one in the
+    /// database, loaded at first use.
+    evidence_key: tokio::sync::OnceCell<[u8; 32]>,
 }
 
 /// Stripes for [`AuthConfig::login_stripes`]: enough that unrelated user names rarely wait on
 /// each other.
 const LOGIN_STRIPES: usize = 256;
+
+/// The name of the evidence key in `server_keys`.
+const EVIDENCE_KEY_NAME: &str = "credential-evidence";
 
 impl Default for AuthConfig {
     fn default() -> Self {
@@ -151,18 +164,20 @@ impl Default for AuthConfig {
             throttle: ThrottlePolicy::default(),
             session_ttl: Duration::from_secs(12 * 3600),
             remember_ttl: Duration::from_secs(30 * 24 * 3600),
+            evidence_ttl: Duration::from_secs(30 * 24 * 3600),
             cache: VerifiedCache::new(Duration::from_secs(300), 10_000),
             login_stripes: (0..LOGIN_STRIPES)
                 .map(|_| tokio::sync::Mutex::new(()))
                 .collect(),
+            evidence_key: tokio::sync::OnceCell::new(),
         }
     }
 }
 
 impl AuthConfig {
     /// Waits for this user name's turn to verify a password (see `login_stripes`).
-    async fn login_turn(&self, user: &str) -> tokio::sync::MutexGuard<'_, ()> {
-        self.login_stripes[stripe_of(user)].lock().await
+    async fn login_turn(&self, user_key: &str) -> tokio::sync::MutexGuard<'_, ()> {
+        self.login_stripes[stripe_of(user_key)].lock().await
     }
 
     /// How long a verified credential is trusted without argon2 (default 5 minutes).
@@ -171,19 +186,71 @@ impl AuthConfig {
         self
     }
 
+    /// How many verified credentials the in-memory cache holds (default 10,000); when full,
+    /// expired entries go first, then the oldest.
+    pub fn with_cache_capacity(mut self, capacity: usize) -> Self {
+        self.cache = VerifiedCache::new(self.cache.ttl, capacity.max(1));
+        self
+    }
+
     pub fn with_throttle(mut self, throttle: ThrottlePolicy) -> Self {
         self.throttle = throttle;
         self
     }
+
+    /// Uses `secret` (the same on every instance) for the evidence tags instead of a key kept
+    /// in the database, so a copy of the database alone cannot test password guesses against
+    /// them.
+    pub fn with_evidence_secret(self, secret: &str) -> Self {
+        let key: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
+        let _ = self.evidence_key.set(key);
+        self
+    }
+
+    /// The evidence key: configured, or the database's (created there by the first instance).
+    async fn evidence_key(&self, pool: &sqlx::PgPool) -> Result<&[u8; 32], ApiError> {
+        self.evidence_key
+            .get_or_try_init(|| async {
+                let mut fresh = [0u8; 32];
+                rand::rngs::OsRng.fill_bytes(&mut fresh);
+                let key = store::server_key(pool, EVIDENCE_KEY_NAME, &fresh).await?;
+                <[u8; 32]>::try_from(key.as_slice())
+                    .map_err(|_| ApiError::internal("server_keys holds a key of the wrong size"))
+            })
+            .await
+    }
 }
 
-/// Verified credentials by a keyed hash of what the client presented. The key is random per
-/// process, so the map's keys are useless outside it; entries expire after `ttl`.
+/// Verified credentials by a keyed hash of what the client presented (the user name by its
+/// normalised key). The key is random per process, so the map's keys are useless outside it;
+/// entries expire after `ttl`. Bounded: when full, an expired entry or else the oldest one
+/// makes room, so no caller can empty the cache for everyone.
 struct VerifiedCache {
     key: [u8; 32],
     ttl: Duration,
     capacity: usize,
-    entries: Mutex<HashMap<[u8; 32], (Credential, Instant)>>,
+    entries: Mutex<CacheEntries>,
+}
+
+#[derive(Default)]
+struct CacheEntries {
+    /// Slot → (credential, when verified, insertion number).
+    map: HashMap<[u8; 32], (Credential, Instant, u64)>,
+    /// Insertion order; an element whose number no longer matches the map's is stale.
+    order: VecDeque<([u8; 32], u64)>,
+    next: u64,
+}
+
+impl CacheEntries {
+    /// Removes the oldest live entry.
+    fn evict_oldest(&mut self) {
+        while let Some((slot, n)) = self.order.pop_front() {
+            if self.map.get(&slot).is_some_and(|e| e.2 == n) {
+                self.map.remove(&slot);
+                return;
+            }
+        }
+    }
 }
 
 impl VerifiedCache {
@@ -194,7 +261,7 @@ impl VerifiedCache {
             key,
             ttl,
             capacity,
-            entries: Mutex::new(HashMap::new()),
+            entries: Mutex::new(CacheEntries::default()),
         }
     }
 
@@ -213,30 +280,37 @@ impl VerifiedCache {
     fn get(&self, slot: &[u8; 32]) -> Option<Credential> {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         entries
+            .map
             .get(slot)
-            .filter(|(_, at)| at.elapsed() < self.ttl)
-            .map(|(c, _)| c.clone())
-    }
-
-    /// Whether these exact credentials were verified by this process before, even if that
-    /// verification has expired (entries only go on eviction).
-    fn known(&self, slot: &[u8; 32]) -> bool {
-        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        entries.contains_key(slot)
+            .filter(|(_, at, _)| at.elapsed() < self.ttl)
+            .map(|(c, _, _)| c.clone())
     }
 
     fn put(&self, slot: [u8; 32], cred: Credential) {
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        if entries.len() >= self.capacity {
-            // Rare, and cheap to recover from: everything is re-verified once.
-            entries.clear();
+        let mut e = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if !e.map.contains_key(&slot) && e.map.len() >= self.capacity {
+            // Entries are inserted in time order, so the oldest are the first to expire.
+            e.evict_oldest();
         }
-        entries.insert(slot, (cred, Instant::now()));
+        let n = e.next;
+        e.next += 1;
+        e.map.insert(slot, (cred, Instant::now(), n));
+        e.order.push_back((slot, n));
+        if e.order.len() > 2 * self.capacity {
+            // Drop stale order entries (re-inserted slots) so the queue stays bounded.
+            let CacheEntries { map, order, .. } = &mut *e;
+            order.retain(|(s, n)| map.get(s).is_some_and(|x| x.2 == *n));
+        }
     }
 
     fn evict(&self, slot: &[u8; 32]) {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        entries.remove(slot);
+        entries.map.remove(slot);
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.entries.lock().unwrap().map.len()
     }
 }
 
@@ -295,9 +369,9 @@ pub fn basic_credentials(parts: &Parts) -> Option<(String, String)> {
     }
 }
 
-/// The login stripe of a user name (case-insensitive, like the names themselves).
-fn stripe_of(user: &str) -> usize {
-    let digest = Sha256::digest(user.to_lowercase().as_bytes());
+/// The login stripe of a normalised user name.
+fn stripe_of(user_key: &str) -> usize {
+    let digest = Sha256::digest(user_key.as_bytes());
     (digest[0] as usize) % LOGIN_STRIPES
 }
 
@@ -369,7 +443,9 @@ async fn verify(
 ) -> Result<Principal, ApiError> {
     let auth = &state.auth;
     let slot = match &presented {
-        Presented::Basic { user, password } => Some(auth.cache.slot("basic", &[user, password])),
+        Presented::Basic { user, password } => {
+            Some(auth.cache.slot("basic", &[&username::key(user), password]))
+        }
         Presented::ApiKey(key) => Some(auth.cache.slot("apikey", &[key])),
         Presented::Session(_) => None,
     };
@@ -390,14 +466,12 @@ async fn verify(
             id_hash: sha256_hex(id.as_bytes()),
         },
         Presented::Basic { user, password } => {
-            let _turn = auth.login_turn(user).await;
+            let key = username::key(user);
+            let _turn = auth.login_turn(&key).await;
             // A concurrent request may have verified the same credentials while we waited.
             match cached() {
                 Some((credential, _)) => credential,
-                None => {
-                    let known = slot.is_some_and(|s| auth.cache.known(&s));
-                    verify_password_in_turn(state, user, password, known).await?
-                }
+                None => verify_password_in_turn(state, user, &key, password).await?,
             }
         }
         Presented::ApiKey(key) => verify_api_key(state, key).await?,
@@ -412,52 +486,82 @@ async fn verify(
     })
 }
 
-/// Checks an e-mail and password, with login throttling per user name: a locked name is
-/// refused before any verification; each failure is counted, and the one that reaches the
-/// limit locks the name (it is still answered as invalid credentials, as ServiceStack does).
+/// Checks an e-mail and password, with login throttling per normalised user name: each
+/// attempt is admitted and counted in one statement before any verification, a locked name
+/// admits nothing, and the attempt that reaches the limit locks the name (it is still
+/// answered as invalid credentials, as ServiceStack does).
 pub async fn verify_password(
     state: &AppState,
     user: &str,
     password: &str,
 ) -> Result<Credential, ApiError> {
-    let _turn = state.auth.login_turn(user).await;
-    verify_password_in_turn(state, user, password, false).await
+    let key = username::key(user);
+    let _turn = state.auth.login_turn(&key).await;
+    verify_password_in_turn(state, user, &key, password).await
 }
 
 /// [`verify_password`] for a caller that already holds the user name's turn.
 ///
-/// `known_good`: these exact credentials verified before (an expired cache entry). Only
-/// someone who knows the password can present them, so the lock is not applied: a stranger
-/// guessing at an e-mail address cannot lock out the integration that uses it.
+/// While the name is locked, credentials that verified before (evidence in PostgreSQL, so on
+/// any instance and after restarts) are still accepted: only someone who knows the password
+/// can present them, so a stranger guessing at an e-mail address cannot lock out the
+/// integration that uses it.
 async fn verify_password_in_turn(
     state: &AppState,
     user: &str,
+    key: &str,
     password: &str,
-    known_good: bool,
 ) -> Result<Credential, ApiError> {
     // No real e-mail or password is this long; refusing them before any database work keeps
     // them out of the throttle table's index (which cannot hold a key over ~2.7 KB).
-    if user.len() > MAX_USER_NAME_LEN || password.len() > MAX_PASSWORD_LEN {
+    if user.len() > MAX_USER_NAME_LEN
+        || key.len() > MAX_USER_KEY_LEN
+        || password.len() > MAX_PASSWORD_LEN
+    {
         return Err(ApiError::unauthorized("Invalid Username or Password"));
     }
-    if !known_good && let Some(secs) = store::locked_for(&state.pool, user).await? {
-        return Err(locked(secs));
-    }
-    let found = store::password_of(&state.pool, user).await?;
+    let pool = &state.pool;
+    let started_lock = match store::admit(pool, key, &state.auth.throttle).await? {
+        Admission::Admitted { started_lock } => started_lock,
+        Admission::Locked { secs } => {
+            let tag = evidence_tag(state, key, password).await?;
+            return match store::verified_before(pool, key, &tag).await? {
+                Some((user_id, auth_stamp)) => Ok(Credential::User {
+                    user_id,
+                    auth_stamp,
+                }),
+                None => Err(locked(secs)),
+            };
+        }
+    };
+    let found = store::password_of(pool, key).await?;
     let ok = verify_blocking(password.to_string(), found.as_ref().map(|f| f.1.clone())).await?;
     match found {
         Some((user_id, _, auth_stamp)) if ok => {
-            store::clear_failures(&state.pool, user).await?;
+            store::clear_failures(pool, key, started_lock).await?;
+            let tag = evidence_tag(state, key, password).await?;
+            store::record_verified(pool, &user_id, &tag, auth_stamp).await?;
             Ok(Credential::User {
                 user_id,
                 auth_stamp,
             })
         }
-        _ => {
-            store::record_failure(&state.pool, user, &state.auth.throttle).await?;
-            Err(ApiError::unauthorized("Invalid Username or Password"))
-        }
+        // Already counted by `admit`.
+        _ => Err(ApiError::unauthorized("Invalid Username or Password")),
     }
+}
+
+/// The evidence tag of a user name and password: HMAC-SHA-256 under the evidence key. It
+/// proves "these exact credentials verified before" and nothing else; whoever reads it
+/// without the key learns nothing about the password.
+async fn evidence_tag(state: &AppState, key: &str, password: &str) -> Result<Vec<u8>, ApiError> {
+    let secret = state.auth.evidence_key(&state.pool).await?;
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret).map_err(ApiError::internal)?;
+    for part in [key, password] {
+        mac.update(&(part.len() as u64).to_le_bytes());
+        mac.update(part.as_bytes());
+    }
+    Ok(mac.finalize().into_bytes().to_vec())
 }
 
 fn locked(secs: f64) -> ApiError {
@@ -508,5 +612,36 @@ pub async fn optional_principal(
     match presented(parts)? {
         Some(p) => verify(state, p, true).await.map(Some),
         None => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cred(n: usize) -> Credential {
+        Credential::ApiKey {
+            key_id: n.to_string(),
+        }
+    }
+
+    #[test]
+    fn a_full_cache_evicts_the_oldest_entry_not_everything() {
+        let cache = VerifiedCache::new(Duration::from_secs(60), 3);
+        let slots: Vec<_> = (0..5).map(|n| cache.slot("k", &[&n.to_string()])).collect();
+        for (n, s) in slots.iter().enumerate().take(3) {
+            cache.put(*s, cred(n));
+        }
+        cache.put(slots[3], cred(3));
+        assert_eq!(cache.len(), 3);
+        assert_eq!(cache.get(&slots[0]), None, "the oldest went");
+        for (n, slot) in slots.iter().enumerate().take(4).skip(1) {
+            assert_eq!(cache.get(slot), Some(cred(n)));
+        }
+        // Ten thousand strangers' entries later the cache is still full, not emptied.
+        for n in 0..10_000 {
+            cache.put(cache.slot("x", &[&n.to_string()]), cred(n));
+        }
+        assert_eq!(cache.len(), 3);
     }
 }

@@ -87,6 +87,35 @@ pub struct ServeArgs {
     /// How long a request waits for a free connection before answering 503, in milliseconds.
     #[arg(long, env = "VOICE_API_DB_ACQUIRE_TIMEOUT_MS", default_value_t = 2000)]
     pub db_acquire_timeout_ms: u64,
+    /// A request head must arrive whole within this many milliseconds of the connection
+    /// opening (or of its first byte on a kept-alive connection), else the connection closes.
+    #[arg(
+        long,
+        env = "VOICE_API_HEADER_READ_TIMEOUT_MS",
+        default_value_t = 10_000
+    )]
+    pub header_read_timeout_ms: u64,
+    /// A connection with no request in progress and nothing received for this many
+    /// milliseconds is closed.
+    #[arg(long, env = "VOICE_API_KEEPALIVE_IDLE_MS", default_value_t = 60_000)]
+    pub keepalive_idle_ms: u64,
+    /// Most client connections open at once (lowered to fit the open-file limit).
+    #[arg(long, env = "VOICE_API_MAX_CONNECTIONS", default_value_t = 4096)]
+    pub max_connections: usize,
+    /// Largest request head (request line and headers), in bytes; larger ones get 431.
+    #[arg(long, env = "VOICE_API_MAX_HEADER_BYTES", default_value_t = 16 * 1024)]
+    pub max_header_bytes: usize,
+    /// Most header fields in a request; more get 431.
+    #[arg(long, env = "VOICE_API_MAX_HEADERS", default_value_t = 100)]
+    pub max_headers: usize,
+    /// How often expired throttle rows, login sessions and evidence are deleted, in
+    /// milliseconds; 0 turns the sweep off.
+    #[arg(long, env = "VOICE_API_SWEEP_INTERVAL_MS", default_value_t = 60_000)]
+    pub sweep_interval_ms: u64,
+    /// Key of the evidence that credentials verified before (any text, the same on every
+    /// instance); unset, a key generated once and kept in the database is used.
+    #[arg(long, env = "VOICE_API_CREDENTIAL_KEY", hide_env_values = true)]
+    pub credential_key: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -265,11 +294,32 @@ async fn apikey(pool: &sqlx::PgPool, cmd: ApiKeyCommand) -> anyhow::Result<()> {
 
 async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
     init_tracing();
-    let request_timeout = Duration::from_millis(args.request_timeout_ms);
+    let max_connections = connection_cap(args.max_connections, args.db_max_connections);
+    let config = HttpConfig {
+        max_body_bytes: args.max_body_bytes,
+        cors_origins: args
+            .cors_origins
+            .into_iter()
+            .filter(|o| !o.trim().is_empty())
+            .collect(),
+        request_timeout: Duration::from_millis(args.request_timeout_ms),
+        drain_timeout: Duration::from_millis(args.drain_timeout_ms),
+        connections: server::ConnectionLimits {
+            header_read_timeout: Duration::from_millis(args.header_read_timeout_ms.max(1)),
+            keepalive_idle: Duration::from_millis(args.keepalive_idle_ms.max(1)),
+            max_connections,
+            max_header_bytes: args.max_header_bytes,
+            max_headers: args.max_headers,
+            ..server::ConnectionLimits::default()
+        },
+        sweep_interval: (args.sweep_interval_ms > 0)
+            .then(|| Duration::from_millis(args.sweep_interval_ms)),
+        ..HttpConfig::default()
+    };
     let settings = PoolSettings {
         max_connections: args.db_max_connections,
         acquire_timeout: Duration::from_millis(args.db_acquire_timeout_ms),
-        statement_timeout: Some(request_timeout),
+        statement_timeout: Some(config.statement_timeout()),
     };
     let pool = storage::open(database_url, &settings).await?;
     let listener = tokio::net::TcpListener::bind(args.listen)
@@ -281,22 +331,39 @@ async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
         demo.print(addr);
     }
     tracing::info!("listening on http://{addr}");
-    let state = AppState::new(
-        pool,
-        HttpConfig {
-            max_body_bytes: args.max_body_bytes,
-            cors_origins: args
-                .cors_origins
-                .into_iter()
-                .filter(|o| !o.trim().is_empty())
-                .collect(),
-            request_timeout,
-            drain_timeout: Duration::from_millis(args.drain_timeout_ms),
-        },
-    );
+    let auth = match args.credential_key.as_deref().filter(|k| !k.is_empty()) {
+        Some(key) => auth::AuthConfig::default().with_evidence_secret(key),
+        None => auth::AuthConfig::default(),
+    };
+    let state = AppState::with_auth(pool, config, auth);
     server::run(listener, state, server::shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The connection cap, after raising the open-file limit as far as allowed: it leaves room for
+/// the database connections (two pools) and the process's own files.
+fn connection_cap(wanted: usize, db_connections: u32) -> usize {
+    #[cfg(unix)]
+    match server::raise_open_file_limit() {
+        Ok((soft, hard)) => {
+            let reserve = 2 * db_connections as u64 + 64;
+            let fits = soft.saturating_sub(reserve).max(1) as usize;
+            tracing::info!(soft, hard, "open-file limit");
+            if wanted > fits {
+                tracing::warn!(
+                    wanted,
+                    fits,
+                    "VOICE_API_MAX_CONNECTIONS lowered to fit the open-file limit"
+                );
+                return fits;
+            }
+        }
+        Err(e) => tracing::warn!(cause = %e, "cannot raise the open-file limit"),
+    }
+    #[cfg(not(unix))]
+    let _ = db_connections;
+    wanted.max(1)
 }
 
 fn init_tracing() {

@@ -145,10 +145,19 @@ impl ApiError {
     }
 }
 
-/// SQLSTATEs by which PostgreSQL says it is going away or not there yet: connection
-/// exceptions (class 08), and shutting down / starting up (57P01, 57P02, 57P03).
+/// SQLSTATEs by which PostgreSQL says it cannot serve the statement now, so nothing was
+/// applied and a retry later may succeed: connection exceptions (class 08), insufficient
+/// resources (class 53: `too many clients` 53300, out of memory, disk full, configuration
+/// limit), operator intervention (57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot
+/// connect now, 57P04 database dropped, 57P05 idle session timeout), and a read-only server
+/// (25006, e.g. a standby answering after a failover).
 pub fn is_unavailable_sqlstate(code: &str) -> bool {
-    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03")
+    code.starts_with("08")
+        || code.starts_with("53")
+        || matches!(
+            code,
+            "57P01" | "57P02" | "57P03" | "57P04" | "57P05" | "25006"
+        )
 }
 
 impl From<sqlx::Error> for ApiError {

@@ -18,6 +18,8 @@
 //!   connections of the PATCH/GET hot path.
 //! - [`import`], [`demo`]: loading sessions from JSON; seeding demo data.
 //! - [`error`]: the one error type, rendered as a ServiceStack `ResponseStatus`.
+//! - [`username`]: the one normalisation of user names (lookup, login, throttling).
+//! - [`sweep`]: the periodic, bounded deletion of expired throttle rows and login sessions.
 
 pub mod accounts;
 pub mod auth;
@@ -31,6 +33,8 @@ pub mod login;
 pub mod server;
 pub mod sessions;
 pub mod storage;
+pub mod sweep;
+pub mod username;
 pub mod wire;
 
 pub use http::router;
@@ -50,6 +54,12 @@ pub struct HttpConfig {
     pub request_timeout: Duration,
     /// On shutdown, in-flight requests get this long to finish.
     pub drain_timeout: Duration,
+    /// Connection hygiene: timeouts, header bounds, the connection cap.
+    pub connections: server::ConnectionLimits,
+    /// How often expired throttle rows, login sessions and evidence are swept; None: never.
+    pub sweep_interval: Option<Duration>,
+    /// Most rows of each kind one sweep deletes (the rest wait for the next one).
+    pub sweep_batch: i64,
 }
 
 impl Default for HttpConfig {
@@ -59,7 +69,20 @@ impl Default for HttpConfig {
             cors_origins: Vec::new(),
             request_timeout: Duration::from_secs(10),
             drain_timeout: Duration::from_secs(10),
+            connections: server::ConnectionLimits::default(),
+            sweep_interval: Some(Duration::from_secs(60)),
+            sweep_batch: 1000,
         }
+    }
+}
+
+impl HttpConfig {
+    /// PostgreSQL's `statement_timeout` for this request timeout: a tenth shorter, so a
+    /// statement sent at the start of a request is cancelled by PostgreSQL, and its outcome
+    /// known, before the request's own timer fires (see `http::observe::time_limit` for a
+    /// statement that starts later).
+    pub fn statement_timeout(&self) -> Duration {
+        (self.request_timeout * 9 / 10).max(Duration::from_millis(1))
     }
 }
 

@@ -1,43 +1,417 @@
 //! Serving: takes an already bound listener (tests bind port 0 and read the address back)
 //! and a shutdown future, so nothing here sleeps or guesses ports.
+//!
+//! Connections are served by hyper's HTTP/1.1 connection directly (not `axum::serve`), so that
+//! each one is bounded:
+//! - a request head must arrive whole within `header_read_timeout` of the connection opening,
+//!   or of its first byte on a kept-alive connection;
+//! - a connection with no request in progress and nothing received is closed after
+//!   `keepalive_idle`;
+//! - heads are bounded in bytes (`max_header_bytes`, also the read buffer's size, so a flood of
+//!   huge heads costs at most that per connection and nothing once they close) and in count
+//!   (`max_headers`); hyper answers 431 beyond them;
+//! - at most `max_connections` are open; at the cap the longest-waiting connection without a
+//!   request in progress is closed to make room, a new connection waits up to
+//!   `connection_wait` for a slot and is closed if none frees, and the cap is logged;
+//! - on shutdown the listener closes, connections without a request in progress (idle,
+//!   half-sent heads) close at once, and requests in progress get the drain timeout.
+//!
+//! HTTP/2 is not served: the ServiceStack clients speak HTTP/1.1, and one protocol keeps one
+//! set of limits.
 
 use crate::{AppState, router};
-use std::future::{Future, IntoFuture};
-use std::sync::Arc;
-use tokio::net::TcpListener;
-use tokio::sync::Notify;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Notify, Semaphore, watch};
+use tokio::time::Instant;
+use tower::ServiceExt;
+
+/// Limits on connections; see the module documentation and `.env.example`.
+#[derive(Debug, Clone)]
+pub struct ConnectionLimits {
+    pub header_read_timeout: Duration,
+    pub keepalive_idle: Duration,
+    pub max_connections: usize,
+    pub max_header_bytes: usize,
+    pub max_headers: usize,
+    /// How long a connection over the cap waits for a slot before it is closed.
+    pub connection_wait: Duration,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        ConnectionLimits {
+            header_read_timeout: Duration::from_secs(10),
+            keepalive_idle: Duration::from_secs(60),
+            max_connections: 4096,
+            max_header_bytes: 16 * 1024,
+            max_headers: 100,
+            connection_wait: Duration::from_millis(250),
+        }
+    }
+}
+
+/// Raises the soft limit on open files to the hard limit; returns (soft, hard) afterwards.
+#[cfg(unix)]
+pub fn raise_open_file_limit() -> std::io::Result<(u64, u64)> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit only read or write the struct passed by pointer.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        if lim.rlim_cur < lim.rlim_max {
+            let raised = libc::rlimit {
+                rlim_cur: lim.rlim_max,
+                rlim_max: lim.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            lim = raised;
+        }
+    }
+    #[allow(clippy::unnecessary_cast)] // rlim_t is not u64 on every unix
+    Ok((lim.rlim_cur as u64, lim.rlim_max as u64))
+}
+
+/// What a connection's watchdog needs to know about it.
+#[derive(Debug)]
+struct ConnState {
+    inner: Mutex<ConnInner>,
+    /// Wakes the watchdog when requests start or end, or a head starts arriving.
+    changed: Notify,
+    /// Asks the connection to close as soon as it has no request in progress.
+    evict: Notify,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct ConnInner {
+    in_flight: usize,
+    /// When the connection opened, or its last response was handed to hyper.
+    waiting_since: Instant,
+    /// First byte received while no request was in progress (a head arriving).
+    head_started: Option<Instant>,
+    served: u64,
+}
+
+impl ConnState {
+    fn new() -> Self {
+        ConnState {
+            inner: Mutex::new(ConnInner {
+                in_flight: 0,
+                waiting_since: Instant::now(),
+                head_started: None,
+                served: 0,
+            }),
+            changed: Notify::new(),
+            evict: Notify::new(),
+        }
+    }
+
+    fn get(&self) -> ConnInner {
+        *self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn update(&self, f: impl FnOnce(&mut ConnInner)) {
+        f(&mut self.inner.lock().unwrap_or_else(|p| p.into_inner()));
+        self.changed.notify_one();
+    }
+
+    /// When the watchdog must act if nothing changes: None while a request is in progress.
+    fn deadline(&self, limits: &ConnectionLimits) -> Option<Instant> {
+        let s = self.get();
+        if s.in_flight > 0 {
+            return None;
+        }
+        Some(match s.head_started {
+            // A head on a kept-alive connection: the header timeout from its first byte.
+            Some(t) if s.served > 0 => t + limits.header_read_timeout,
+            // The first head: the header timeout from the connection opening.
+            Some(_) => s.waiting_since + limits.header_read_timeout,
+            None if s.served == 0 => {
+                s.waiting_since + limits.header_read_timeout.min(limits.keepalive_idle)
+            }
+            None => s.waiting_since + limits.keepalive_idle,
+        })
+    }
+}
+
+/// The socket, noting in its [`ConnState`] when a head starts to arrive.
+struct Watched {
+    tcp: TcpStream,
+    state: Arc<ConnState>,
+}
+
+impl AsyncRead for Watched {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let res = Pin::new(&mut self.tcp).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            let s = self.state.get();
+            if s.in_flight == 0 && s.head_started.is_none() {
+                self.state.update(|s| s.head_started = Some(Instant::now()));
+            }
+        }
+        res
+    }
+}
+
+impl AsyncWrite for Watched {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.tcp).poll_write(cx, buf)
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.tcp).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.tcp).poll_shutdown(cx)
+    }
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.tcp).poll_write_vectored(cx, bufs)
+    }
+    fn is_write_vectored(&self) -> bool {
+        self.tcp.is_write_vectored()
+    }
+}
+
+/// Counts a request in progress on its connection until dropped (also when hyper drops the
+/// handler because the client went away).
+struct InFlight(Arc<ConnState>);
+
+impl InFlight {
+    fn start(state: &Arc<ConnState>) -> Self {
+        state.update(|s| {
+            s.in_flight += 1;
+            s.head_started = None;
+        });
+        InFlight(state.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.update(|s| {
+            s.in_flight -= 1;
+            s.served += 1;
+            s.waiting_since = Instant::now();
+        });
+    }
+}
+
+/// The open connections, for making room at the cap.
+struct Registry {
+    conns: Mutex<HashMap<u64, Arc<ConnState>>>,
+    next: AtomicU64,
+    at_cap: AtomicBool,
+}
+
+impl Registry {
+    /// Asks the longest-waiting connection without a request in progress to close.
+    fn evict_one(&self) -> bool {
+        let conns = self.conns.lock().unwrap_or_else(|p| p.into_inner());
+        let victim = conns
+            .values()
+            .map(|c| (c, c.get()))
+            .filter(|(_, s)| s.in_flight == 0)
+            .min_by_key(|(_, s)| s.head_started.unwrap_or(s.waiting_since));
+        match victim {
+            Some((c, _)) => {
+                c.evict.notify_one();
+                true
+            }
+            None => false,
+        }
+    }
+}
 
 /// Serves the API on `listener` until `shutdown` completes, then lets in-flight requests finish.
 ///
-/// After `shutdown`, the listener stops accepting at once; requests already being handled get
-/// the configured drain timeout to finish, after which the server returns anyway.
+/// After `shutdown`, the listener stops accepting at once, connections without a request in
+/// progress close at once, and requests already being handled get the configured drain
+/// timeout to finish, after which the server returns anyway. Also runs the periodic sweep
+/// ([`crate::sweep`]) while serving.
 pub async fn run(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let drain = state.config.drain_timeout;
-    let signalled = Arc::new(Notify::new());
-    let notify = signalled.clone();
-    // Responses are small and the client waits for each: send them at once (no Nagle delay).
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    let server = axum::serve(listener, router(state)).with_graceful_shutdown(async move {
-        shutdown.await;
-        notify.notify_one();
-    });
-    let mut server = std::pin::pin!(server.into_future());
-    tokio::select! {
-        done = &mut server => done,
-        () = signalled.notified() => match tokio::time::timeout(drain, server).await {
-            Ok(done) => done,
-            Err(_) => {
-                tracing::warn!("drain timeout reached; abandoning requests still in flight");
-                Ok(())
-            }
-        },
+    let limits = Arc::new(state.config.connections.clone());
+    let max = limits.max_connections.max(1);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    if let Some(interval) = state.config.sweep_interval {
+        tokio::spawn(crate::sweep::run(state.clone(), interval, stop_rx.clone()));
     }
+    let app = router(state);
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .keep_alive(true)
+        .max_headers(limits.max_headers)
+        .max_header_size(limits.max_header_bytes)
+        // The read buffer never grows past what a head may need (hyper's floor is 8 KiB).
+        .max_buf_size(limits.max_header_bytes.max(8192));
+    let slots = Arc::new(Semaphore::new(max));
+    let registry = Arc::new(Registry {
+        conns: Mutex::new(HashMap::new()),
+        next: AtomicU64::new(0),
+        at_cap: AtomicBool::new(false),
+    });
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let tcp = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok((tcp, _)) => tcp,
+                Err(e) => {
+                    // Out of file descriptors, or the like: back off instead of spinning.
+                    tracing::warn!(cause = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let permit = match slots.clone().try_acquire_owned() {
+            Ok(p) => p,
+            Err(_) => {
+                if !registry.at_cap.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(
+                        max_connections = max,
+                        "connection limit reached; closing idle connections to make room"
+                    );
+                }
+                registry.evict_one();
+                match tokio::time::timeout(limits.connection_wait, slots.clone().acquire_owned())
+                    .await
+                {
+                    Ok(Ok(p)) => p,
+                    _ => {
+                        tracing::debug!(
+                            "no connection slot freed in time; closing a new connection"
+                        );
+                        continue;
+                    }
+                }
+            }
+        };
+        if slots.available_permits() > max / 10 && registry.at_cap.swap(false, Ordering::Relaxed) {
+            tracing::info!("connections below the limit again");
+        }
+        // Responses are small and the client waits for each: send them at once (no Nagle delay).
+        let _ = tcp.set_nodelay(true);
+        let conn_state = Arc::new(ConnState::new());
+        let id = registry.next.fetch_add(1, Ordering::Relaxed);
+        registry
+            .conns
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id, conn_state.clone());
+        let io = TokioIo::new(Watched {
+            tcp,
+            state: conn_state.clone(),
+        });
+        let app = app.clone();
+        let svc_state = conn_state.clone();
+        let service =
+            hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                let guard = InFlight::start(&svc_state);
+                let app = app.clone();
+                async move {
+                    let res = app.oneshot(req.map(axum::body::Body::new)).await;
+                    drop(guard);
+                    res
+                }
+            });
+        let conn = builder.serve_connection(io, service);
+        let limits = limits.clone();
+        let registry = registry.clone();
+        let mut stop = stop_rx.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            let mut conn = std::pin::pin!(conn);
+            let mut closing = false;
+            loop {
+                let deadline = conn_state.deadline(&limits).filter(|_| !closing);
+                let timer = async {
+                    match deadline {
+                        Some(d) => tokio::time::sleep_until(d).await,
+                        None => std::future::pending().await,
+                    }
+                };
+                tokio::select! {
+                    done = &mut conn => {
+                        if let Err(e) = done {
+                            tracing::debug!(cause = %e, "connection ended with an error");
+                        }
+                        break;
+                    }
+                    () = conn_state.changed.notified() => {}
+                    () = timer => {
+                        if conn_state.deadline(&limits).is_some_and(|d| d <= Instant::now()) {
+                            // No request in progress: dropping the connection loses nothing.
+                            // (hyper's graceful shutdown would wait for a half-sent head.)
+                            tracing::debug!("closing a connection that sent no complete request in time");
+                            break;
+                        }
+                    }
+                    () = conn_state.evict.notified(), if !closing => {
+                        if conn_state.get().in_flight == 0 {
+                            break;
+                        }
+                        closing = true;
+                        conn.as_mut().graceful_shutdown();
+                    }
+                    _ = stop.wait_for(|s| *s), if !closing => {
+                        if conn_state.get().in_flight == 0 {
+                            break;
+                        }
+                        closing = true;
+                        conn.as_mut().graceful_shutdown();
+                    }
+                }
+            }
+            registry
+                .conns
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&id);
+        });
+    }
+    drop(listener);
+    let _ = stop_tx.send(true);
+    // Every connection returns its slot when it ends.
+    let all = u32::try_from(max).unwrap_or(u32::MAX);
+    if tokio::time::timeout(drain, slots.acquire_many(all))
+        .await
+        .is_err()
+    {
+        tracing::warn!("drain timeout reached; abandoning requests still in flight");
+    }
+    Ok(())
 }
 
 /// Completes on Ctrl-C or SIGTERM.

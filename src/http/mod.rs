@@ -31,7 +31,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(middleware::from_fn_with_state(
-            request_timeout,
+            (request_timeout, state.pool.clone()),
             observe::time_limit,
         ))
         .with_state(state);

@@ -3,10 +3,13 @@
 //! Nothing here logs headers or bodies, so passwords, keys and cookies never reach the logs.
 
 use crate::error::ApiError;
+use crate::storage::lease::{self, StatementWatch};
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderName, HeaderValue};
+use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use sqlx::PgPool;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tracing::Instrument;
 
@@ -74,16 +77,63 @@ pub async fn log_requests(mut req: Request, next: Next) -> Response {
     res
 }
 
-/// Answers 503 when the handler has not finished within `limit`. Dropping the handler's future
-/// cancels its database work; PostgreSQL's own `statement_timeout` (set to the same bound)
-/// aborts a statement still running there, so its transaction is rolled back.
-pub async fn time_limit(State(limit): State<Duration>, req: Request, next: Next) -> Response {
-    match tokio::time::timeout(limit, next.run(req)).await {
-        Ok(res) => res,
-        Err(_) => ApiError::service_unavailable(format!(
+/// Answers 503 when the handler has not finished within `limit` and nothing it did can still
+/// take effect; a 503 from here means nothing was applied.
+///
+/// PostgreSQL's `statement_timeout` is set shorter than `limit`
+/// ([`crate::HttpConfig::statement_timeout`]), so a statement sent early in the request is
+/// cancelled by PostgreSQL (and rolled back) before this timer fires, and the handler answers
+/// from what it was told. When the timer fires first:
+/// - no statement was sent: the handler is dropped and 503 answered at once;
+/// - a statement was sent: only PostgreSQL knows whether it committed, so the one in flight
+///   is cancelled (`pg_cancel_backend`, repeated until it ends) and the handler's own answer
+///   is awaited: 200 when it had committed, its 503 when it was cancelled and rolled back. If
+///   PostgreSQL answers nothing for another `limit`, 504 says the outcome is unknown.
+pub async fn time_limit(
+    State((limit, pool)): State<(Duration, PgPool)>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let watch = Arc::new(StatementWatch::default());
+    let handler = lease::watched(watch.clone(), next.run(req));
+    let mut handler = std::pin::pin!(handler);
+    let deadline = tokio::time::Instant::now() + limit;
+    if let Ok(res) = tokio::time::timeout_at(deadline, &mut handler).await {
+        return res;
+    }
+    if !watch.sent() {
+        return ApiError::service_unavailable(format!(
             "The request did not complete within {} ms",
             limit.as_millis()
         ))
-        .into_response(),
+        .into_response();
+    }
+    let give_up = deadline + limit;
+    loop {
+        if let Some(pid) = watch.in_flight() {
+            // The handler is not polled while this runs, so its lease (and backend) stay its own.
+            let cancel = tokio::time::timeout(CANCEL_WAIT, lease::cancel(&pool, pid));
+            if !matches!(cancel.await, Ok(Ok(_))) {
+                tracing::warn!(pid, "could not cancel a statement over the time limit");
+            }
+        }
+        let wait = tokio::time::Instant::now() + CANCEL_REPEAT;
+        if let Ok(res) = tokio::time::timeout_at(wait.min(give_up), &mut handler).await {
+            return res;
+        }
+        if tokio::time::Instant::now() >= give_up {
+            tracing::error!("a statement's outcome is unknown after twice the time limit");
+            return ApiError::new(
+                StatusCode::GATEWAY_TIMEOUT,
+                "GatewayTimeout",
+                "The database did not answer in time; the outcome of the request is unknown",
+            )
+            .into_response();
+        }
     }
 }
+
+/// How long one cancel may take, and how often it is repeated while the statement runs (a
+/// cancel that arrives before the backend read the statement is ignored by PostgreSQL).
+const CANCEL_WAIT: Duration = Duration::from_secs(1);
+const CANCEL_REPEAT: Duration = Duration::from_millis(100);

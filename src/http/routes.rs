@@ -192,12 +192,18 @@ async fn run_authenticate(
 ) -> Result<Response> {
     match login::action(dto.provider.as_deref())? {
         AuthAction::Login => {
-            if parts.method == Method::GET {
-                // A password in a URL ends up in logs and browser history.
+            // A password in a URL ends up in logs and browser history; HEAD is a GET without
+            // the body, so it is refused alike.
+            if parts.method == Method::GET || parts.method == Method::HEAD {
                 return Err(ApiError::not_implemented(
                     "GET Authenticate requests are disabled; use POST",
                 ));
             }
+            // A login another site makes the browser send would sign the visitor in as the
+            // attacker (login CSRF): refused like a cross-site PATCH.
+            refuse_cross_site(&parts.headers, &state.config.cors_origins).map_err(|_| {
+                ApiError::forbidden("Cross-site logins are refused (origin not allowed)")
+            })?;
             if dto.user_name.is_none()
                 && let Some((user, password)) = auth::basic_credentials(&parts)
             {

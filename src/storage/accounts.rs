@@ -60,17 +60,19 @@ pub struct NewUser<'a> {
 pub async fn create_user(pool: &PgPool, u: &NewUser<'_>) -> Result<(), CreateError> {
     let mut tx = pool.begin().await?;
     sqlx::query(
-        "INSERT INTO users (id, email, display_name, password_hash, roles) VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO users (id, email, user_key, display_name, password_hash, roles) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(u.id)
     .bind(u.email)
+    .bind(crate::username::key(u.email))
     .bind(u.display_name)
     .bind(u.password_hash)
     .bind(u.roles)
     .execute(&mut *tx)
     .await
     .map_err(|e| match constraint(&e) {
-        Some("users_email_key") => {
+        Some("users_email_key" | "users_user_key") => {
             CreateError::Conflict(format!("a user with e-mail {} already exists", u.email))
         }
         _ => e.into(),

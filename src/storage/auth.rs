@@ -125,17 +125,15 @@ fn user_info(r: &PgRow) -> Result<UserInfo, sqlx::Error> {
     })
 }
 
-/// A user's id, password hash and stamp, by e-mail (case-insensitive).
+/// A user's id, password hash and stamp, by normalised user name ([`crate::username::key`]).
 pub async fn password_of(
     pool: &PgPool,
-    email: &str,
+    user_key: &str,
 ) -> Result<Option<(String, String, i64)>, sqlx::Error> {
-    let row = sqlx::query(
-        "SELECT id, password_hash, auth_stamp FROM users WHERE lower(email) = lower($1)",
-    )
-    .bind(email)
-    .fetch_optional(pool)
-    .await?;
+    let row = sqlx::query("SELECT id, password_hash, auth_stamp FROM users WHERE user_key = $1")
+        .bind(user_key)
+        .fetch_optional(pool)
+        .await?;
     row.map(|r| {
         Ok((
             r.try_get("id")?,
@@ -178,9 +176,9 @@ pub async fn create_session(
     Ok(())
 }
 
-/// Ends a login session; expired sessions of anyone are swept at the same time.
+/// Ends a login session (expired ones are deleted by the periodic, bounded [`sweep`]).
 pub async fn end_session(pool: &PgPool, id_hash: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM auth_sessions WHERE id_hash = $1 OR expires_at < now()")
+    sqlx::query("DELETE FROM auth_sessions WHERE id_hash = $1")
         .bind(id_hash)
         .execute(pool)
         .await?;
@@ -206,62 +204,225 @@ impl Default for ThrottlePolicy {
     }
 }
 
-/// Seconds left on the lock of this user name, if it is locked.
-pub async fn locked_for(pool: &PgPool, user_name: &str) -> Result<Option<f64>, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT EXTRACT(EPOCH FROM locked_until - now())::float8 FROM login_throttle \
-         WHERE user_name = lower($1) AND locked_until > now()",
-    )
-    .bind(user_name)
-    .fetch_optional(pool)
-    .await
+/// What [`admit`] decided about one login attempt.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Admission {
+    /// The attempt may verify a password. It is already counted as a failure; `started_lock`
+    /// is the lock this very attempt started (it reached the limit), if any.
+    Admitted {
+        started_lock: Option<chrono::DateTime<chrono::Utc>>,
+    },
+    /// The user name is locked for this many more seconds; nothing was counted.
+    Locked { secs: f64 },
 }
 
-/// Counts a failed login in one statement (so failures on every instance count); the failure
-/// that reaches `max_failures` within `window` locks the user name for `lockout` and starts
-/// the count afresh for the time after the lock.
-pub async fn record_failure(
+/// Checks the lock and counts the attempt, in one statement: the row is locked by the
+/// upsert, so parallel attempts on any number of instances are admitted one after another and
+/// at most `max_failures` are admitted per window; the one that reaches the limit starts the
+/// lock (it is still verified and answered, as ServiceStack does), and a locked name admits
+/// nothing (`WHERE` leaves the row alone and returns no row). A success then takes its own
+/// count back ([`clear_failures`]).
+pub async fn admit(
     pool: &PgPool,
-    user_name: &str,
+    user_key: &str,
     p: &ThrottlePolicy,
-) -> Result<(), sqlx::Error> {
-    // In SET, `t.` is the row before this statement.
-    sqlx::query(
-        "INSERT INTO login_throttle AS t (user_name, failures, window_start, locked_until)
-         VALUES (lower($1), 1, now(), CASE WHEN $3 <= 1 THEN now() + make_interval(secs => $4) END)
-         ON CONFLICT (user_name) DO UPDATE SET
+) -> Result<Admission, sqlx::Error> {
+    // In SET and WHERE, `t.` is the row before this statement.
+    let admitted: Option<Option<chrono::DateTime<chrono::Utc>>> = sqlx::query_scalar(
+        "INSERT INTO login_throttle AS t (user_key, failures, window_start, locked_until)
+         VALUES ($1, CASE WHEN $3 <= 1 THEN 0 ELSE 1 END, now(),
+                 CASE WHEN $3 <= 1 THEN now() + make_interval(secs => $4) END)
+         ON CONFLICT (user_key) DO UPDATE SET
             failures = CASE
                 WHEN t.window_start < now() - make_interval(secs => $2) THEN 1
                 WHEN t.failures + 1 >= $3 THEN 0
                 ELSE t.failures + 1 END,
             window_start = CASE
-                WHEN t.window_start < now() - make_interval(secs => $2) OR t.failures + 1 >= $3 THEN now()
+                WHEN t.window_start < now() - make_interval(secs => $2) OR t.failures + 1 >= $3
+                    THEN now()
                 ELSE t.window_start END,
             locked_until = CASE
                 WHEN t.window_start >= now() - make_interval(secs => $2) AND t.failures + 1 >= $3
                     THEN now() + make_interval(secs => $4)
-                ELSE t.locked_until END",
+                ELSE NULL END
+         WHERE t.locked_until IS NULL OR t.locked_until <= now()
+         RETURNING locked_until",
     )
-    .bind(user_name)
+    .bind(user_key)
     .bind(p.window.as_secs_f64())
     .bind(p.max_failures)
     .bind(p.lockout.as_secs_f64())
+    .fetch_optional(pool)
+    .await?;
+    if let Some(started_lock) = admitted {
+        return Ok(Admission::Admitted { started_lock });
+    }
+    let secs: Option<f64> = sqlx::query_scalar(
+        "SELECT EXTRACT(EPOCH FROM locked_until - now())::float8 FROM login_throttle \
+         WHERE user_key = $1",
+    )
+    .bind(user_key)
+    .fetch_optional(pool)
+    .await?
+    .flatten();
+    Ok(Admission::Locked {
+        secs: secs.unwrap_or(1.0).max(1.0),
+    })
+}
+
+/// A successful login clears the user name's failures, but not a lock in force that it did not
+/// start itself (a client let through a lock because it verified before must not lift it for
+/// a guesser); the lock its own admission started is lifted with it.
+pub async fn clear_failures(
+    pool: &PgPool,
+    user_key: &str,
+    started_lock: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "DELETE FROM login_throttle WHERE user_key = $1 \
+         AND (locked_until IS NULL OR locked_until <= now() OR locked_until = $2)",
+    )
+    .bind(user_key)
+    .bind(started_lock)
     .execute(pool)
     .await?;
     Ok(())
 }
 
-/// A successful login clears the user name's failures, but not a lock in force (a client
-/// let through a lock because it verified before must not lift it for a guesser).
-pub async fn clear_failures(pool: &PgPool, user_name: &str) -> Result<(), sqlx::Error> {
+/// How many verified credentials are remembered per user (an integration or two, a person on
+/// a few devices); the oldest go first.
+const EVIDENCE_PER_USER: i64 = 8;
+
+/// Records that the credentials with this `tag` verified for the user at `auth_stamp`,
+/// keeping only the newest [`EVIDENCE_PER_USER`] of the user's, in one statement.
+pub async fn record_verified(
+    pool: &PgPool,
+    user_id: &str,
+    tag: &[u8],
+    auth_stamp: i64,
+) -> Result<(), sqlx::Error> {
+    // The DELETE does not see the upserted row (same snapshot), so it is excluded by tag.
     sqlx::query(
-        "DELETE FROM login_throttle WHERE user_name = lower($1) \
-         AND (locked_until IS NULL OR locked_until <= now())",
+        "WITH up AS (
+            INSERT INTO verified_credentials (user_id, tag, auth_stamp) VALUES ($1, $2, $3)
+            ON CONFLICT (user_id, tag) DO UPDATE SET auth_stamp = $3, verified_at = now())
+         DELETE FROM verified_credentials WHERE user_id = $1 AND tag <> $2
+            AND tag NOT IN (SELECT tag FROM verified_credentials WHERE user_id = $1 AND tag <> $2
+                            ORDER BY verified_at DESC LIMIT $4)",
     )
-    .bind(user_name)
+    .bind(user_id)
+    .bind(tag)
+    .bind(auth_stamp)
+    .bind(EVIDENCE_PER_USER - 1)
     .execute(pool)
     .await?;
     Ok(())
+}
+
+/// The user these exact credentials (by `tag`) verified for before, while the password is
+/// unchanged: (id, auth_stamp).
+pub async fn verified_before(
+    pool: &PgPool,
+    user_key: &str,
+    tag: &[u8],
+) -> Result<Option<(String, i64)>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT u.id, u.auth_stamp FROM users u JOIN verified_credentials v \
+         ON v.user_id = u.id AND v.auth_stamp = u.auth_stamp \
+         WHERE u.user_key = $1 AND v.tag = $2",
+    )
+    .bind(user_key)
+    .bind(tag)
+    .fetch_optional(pool)
+    .await?;
+    row.map(|r| Ok((r.try_get("id")?, r.try_get("auth_stamp")?)))
+        .transpose()
+}
+
+/// The key named `name` shared by every instance, created with `fresh` when there is none.
+pub async fn server_key(pool: &PgPool, name: &str, fresh: &[u8]) -> Result<Vec<u8>, sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO server_keys (name, key) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(name)
+    .bind(fresh)
+    .execute(pool)
+    .await?;
+    sqlx::query_scalar("SELECT key FROM server_keys WHERE name = $1")
+        .bind(name)
+        .fetch_one(pool)
+        .await
+}
+
+/// How many rows one sweep deleted, per table.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Swept {
+    pub throttle: u64,
+    pub sessions: u64,
+    pub evidence: u64,
+}
+
+/// Deletes at most `batch` rows of each kind that can no longer matter: throttle rows whose
+/// window and lock are both over, expired login sessions, and evidence older than
+/// `evidence_ttl` or for a password that has since changed.
+pub async fn sweep(
+    pool: &PgPool,
+    window: Duration,
+    evidence_ttl: Duration,
+    batch: i64,
+) -> Result<Swept, sqlx::Error> {
+    let throttle = sqlx::query(
+        "DELETE FROM login_throttle WHERE user_key IN (
+            SELECT user_key FROM login_throttle
+            WHERE window_start < now() - make_interval(secs => $1)
+              AND (locked_until IS NULL OR locked_until <= now())
+            LIMIT $2)",
+    )
+    .bind(window.as_secs_f64())
+    .bind(batch)
+    .execute(pool)
+    .await?
+    .rows_affected();
+    let sessions = sqlx::query(
+        "DELETE FROM auth_sessions WHERE id_hash IN (
+            SELECT id_hash FROM auth_sessions WHERE expires_at < now() LIMIT $1)",
+    )
+    .bind(batch)
+    .execute(pool)
+    .await?
+    .rows_affected();
+    let evidence = sqlx::query(
+        "DELETE FROM verified_credentials WHERE (user_id, tag) IN (
+            SELECT v.user_id, v.tag FROM verified_credentials v JOIN users u ON u.id = v.user_id
+            WHERE v.verified_at < now() - make_interval(secs => $1) OR v.auth_stamp <> u.auth_stamp
+            LIMIT $2)",
+    )
+    .bind(evidence_ttl.as_secs_f64())
+    .bind(batch)
+    .execute(pool)
+    .await?
+    .rows_affected();
+    Ok(Swept {
+        throttle,
+        sessions,
+        evidence,
+    })
+}
+
+/// Fills in `users.user_key` for rows that have none (users created before migration 0003).
+pub async fn backfill_user_keys(pool: &PgPool) -> Result<u64, sqlx::Error> {
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT id, email FROM users WHERE user_key IS NULL")
+            .fetch_all(pool)
+            .await?;
+    for (id, email) in &rows {
+        sqlx::query("UPDATE users SET user_key = $2 WHERE id = $1 AND user_key IS NULL")
+            .bind(id)
+            .bind(crate::username::key(email))
+            .execute(pool)
+            .await?;
+    }
+    Ok(rows.len() as u64)
 }
 
 pub async fn create_api_key(
@@ -322,15 +483,16 @@ pub async fn revoke_api_key(pool: &PgPool, id: &str) -> Result<bool, sqlx::Error
 }
 
 /// Replaces a user's password hash and bumps its `auth_stamp` (so cached verifications of the
-/// old password fail their next statement), ending the user's login sessions, in one
+/// old password fail their next statement), ending the user's login sessions and what was
+/// verified under the old password, in one
 /// transaction. False when there is no such user.
 pub async fn set_password(pool: &PgPool, email: &str, hash: &str) -> Result<bool, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let user_id: Option<String> = sqlx::query_scalar(
         "UPDATE users SET password_hash = $2, auth_stamp = auth_stamp + 1 \
-         WHERE lower(email) = lower($1) RETURNING id",
+         WHERE user_key = $1 RETURNING id",
     )
-    .bind(email)
+    .bind(crate::username::key(email))
     .bind(hash)
     .fetch_optional(&mut *tx)
     .await?;
@@ -341,14 +503,18 @@ pub async fn set_password(pool: &PgPool, email: &str, hash: &str) -> Result<bool
         .bind(&user_id)
         .execute(&mut *tx)
         .await?;
+    sqlx::query("DELETE FROM verified_credentials WHERE user_id = $1")
+        .bind(&user_id)
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     Ok(true)
 }
 
 /// The id of the user with this e-mail.
 pub async fn user_id_by_email(pool: &PgPool, email: &str) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT id FROM users WHERE lower(email) = lower($1)")
-        .bind(email)
+    sqlx::query_scalar("SELECT id FROM users WHERE user_key = $1")
+        .bind(crate::username::key(email))
         .fetch_optional(pool)
         .await
 }

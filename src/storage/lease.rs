@@ -7,17 +7,23 @@
 //! request — closes its connection instead, so a connection in an unknown state is never
 //! reused. The number of connections is bounded, and waiting for one is bounded by the
 //! acquire timeout, after which the request is answered 503 like any unavailability.
+//!
+//! Each lease also tells the request's [`StatementWatch`] (when the request runs inside
+//! [`watched`]) which PostgreSQL backend runs its statement, so the request time limit can
+//! cancel that statement and wait for its outcome instead of answering while it is unknown.
 
 use sqlx::postgres::PgConnectOptions;
-use sqlx::{ConnectOptions, PgConnection};
+use sqlx::{ConnectOptions, PgConnection, PgPool};
+use std::future::Future;
 use std::ops::{Deref, DerefMut};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 pub struct Leases {
     options: PgConnectOptions,
-    idle: Mutex<Vec<PgConnection>>,
+    /// Idle connections with their backend process ids.
+    idle: Mutex<Vec<(PgConnection, i32)>>,
     /// One permit per connection that may exist.
     permits: std::sync::Arc<Semaphore>,
     acquire_timeout: Duration,
@@ -26,7 +32,11 @@ pub struct Leases {
 /// A connection for one statement; see [`Lease::release`].
 pub struct Lease<'a> {
     conn: Option<PgConnection>,
+    /// The backend process running this connection's statements (for cancelling them).
+    pid: i32,
     leases: &'a Leases,
+    /// The request's watch, told about this lease until it ends.
+    watch: Option<Arc<StatementWatch>>,
     _permit: OwnedSemaphorePermit,
 }
 
@@ -52,15 +62,31 @@ impl Leases {
         } else {
             self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop()
         };
-        let conn = match idle {
-            Some(conn) => conn,
-            None => tokio::time::timeout_at(deadline, self.options.connect())
-                .await
-                .map_err(|_| sqlx::Error::PoolTimedOut)??,
+        let (conn, pid) = match idle {
+            Some(idle) => idle,
+            None => {
+                let connect = async {
+                    let mut conn = self.options.connect().await?;
+                    // Once per connection, not per statement.
+                    let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+                        .fetch_one(&mut conn)
+                        .await?;
+                    Ok::<_, sqlx::Error>((conn, pid))
+                };
+                tokio::time::timeout_at(deadline, connect)
+                    .await
+                    .map_err(|_| sqlx::Error::PoolTimedOut)??
+            }
         };
+        let watch = WATCH.try_with(Arc::clone).ok();
+        if let Some(w) = &watch {
+            w.start(pid);
+        }
         Ok(Lease {
             conn: Some(conn),
+            pid,
             leases: self,
+            watch,
             _permit: permit,
         })
     }
@@ -102,9 +128,79 @@ impl Lease<'_> {
     pub fn release(mut self) {
         if let Some(conn) = self.conn.take() {
             let mut idle = self.leases.idle.lock().unwrap_or_else(|p| p.into_inner());
-            idle.push(conn);
+            idle.push((conn, self.pid));
         }
     }
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        if let Some(w) = &self.watch {
+            w.end();
+        }
+    }
+}
+
+/// What one request's leases are doing, for its time limit ([`crate::http`]'s `time_limit`).
+#[derive(Debug, Default)]
+pub struct StatementWatch {
+    state: Mutex<WatchState>,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct WatchState {
+    /// The backend running a statement of this request now (a lease is held).
+    in_flight: Option<i32>,
+    /// A statement was sent at some point: its effects may exist whatever the request's fate.
+    sent: bool,
+}
+
+impl StatementWatch {
+    fn start(&self, pid: i32) {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        s.in_flight = Some(pid);
+        s.sent = true;
+    }
+
+    fn end(&self) {
+        self.state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .in_flight = None;
+    }
+
+    /// The backend of the statement in flight, if one is.
+    pub fn in_flight(&self) -> Option<i32> {
+        self.state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .in_flight
+    }
+
+    /// Whether any statement of the request was sent (so only its handler knows the outcome).
+    pub fn sent(&self) -> bool {
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).sent
+    }
+}
+
+tokio::task_local! {
+    static WATCH: Arc<StatementWatch>;
+}
+
+/// Runs `f` (a request's handling) with `watch` told about every lease it takes.
+pub async fn watched<F: Future>(watch: Arc<StatementWatch>, f: F) -> F::Output {
+    WATCH.scope(watch, f).await
+}
+
+/// Asks PostgreSQL to cancel what backend `pid` is running. Call it only while the lease of
+/// that backend is held and its holder is not being polled (as the time limit does), so the
+/// backend cannot be running anybody else's statement; a cancel that reaches an idle backend
+/// is ignored by PostgreSQL.
+pub async fn cancel(pool: &PgPool, pid: i32) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("SELECT pg_cancel_backend($1)")
+        .bind(pid)
+        .fetch_one(pool)
+        .await
 }
 
 impl Deref for Lease<'_> {

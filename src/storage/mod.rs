@@ -85,8 +85,14 @@ pub async fn open(url: &str, settings: &PoolSettings) -> Result<PgPool, OpenErro
         .run(&pool)
         .await
         .map_err(|e| OpenError::Setup {
-            url: shown,
+            url: shown.clone(),
             cause: e.to_string(),
+        })?;
+    auth::backfill_user_keys(&pool)
+        .await
+        .map_err(|e| OpenError::Setup {
+            url: shown,
+            cause: format!("cannot compute the normalised user names: {e}"),
         })?;
     Ok(pool)
 }

@@ -12,6 +12,7 @@ mod browser_safety;
 mod cli;
 mod clients;
 mod faults;
+mod hardening;
 mod hostile;
 mod observability;
 mod properties;
