@@ -317,7 +317,13 @@ impl VerifiedCache {
 /// What the client presented. Not `Debug`: it holds secrets.
 #[derive(Clone)]
 enum Presented {
-    Basic { user: String, password: String },
+    /// `from`: the client's address ([`crate::server::ClientAddr`]), to which a verification's
+    /// exemption from a lock is bound.
+    Basic {
+        user: String,
+        password: String,
+        from: String,
+    },
     ApiKey(String),
     Session(String),
 }
@@ -364,9 +370,19 @@ impl Principal {
 /// The user name and password of an `Authorization: Basic` header, if the request has one.
 pub fn basic_credentials(parts: &Parts) -> Option<(String, String)> {
     match presented(parts) {
-        Ok(Some(Presented::Basic { user, password })) => Some((user, password)),
+        Ok(Some(Presented::Basic { user, password, .. })) => Some((user, password)),
         _ => None,
     }
+}
+
+/// The client address of a request, as text ("" when the request did not come through
+/// [`crate::server::run`], e.g. in a unit test).
+pub fn client_of(parts: &Parts) -> String {
+    parts
+        .extensions
+        .get::<crate::server::ClientAddr>()
+        .map(|c| c.0.to_string())
+        .unwrap_or_default()
 }
 
 /// The login stripe of a normalised user name.
@@ -398,6 +414,7 @@ fn presented(parts: &Parts) -> Result<Option<Presented>, ApiError> {
             return Ok(Some(Presented::Basic {
                 user: user.to_string(),
                 password: password.to_string(),
+                from: client_of(parts),
             }));
         }
     }
@@ -443,9 +460,16 @@ async fn verify(
 ) -> Result<Principal, ApiError> {
     let auth = &state.auth;
     let slot = match &presented {
-        Presented::Basic { user, password } => {
-            Some(auth.cache.slot("basic", &[&username::key(user), password]))
-        }
+        // Bound to the client's address: a guess from elsewhere that happens to be right is
+        // not answered from the cache (see `verify_password_in_turn`).
+        Presented::Basic {
+            user,
+            password,
+            from,
+        } => Some(
+            auth.cache
+                .slot("basic", &[&username::key(user), password, from]),
+        ),
         Presented::ApiKey(key) => Some(auth.cache.slot("apikey", &[key])),
         Presented::Session(_) => None,
     };
@@ -465,13 +489,17 @@ async fn verify(
         Presented::Session(id) => Credential::Session {
             id_hash: sha256_hex(id.as_bytes()),
         },
-        Presented::Basic { user, password } => {
+        Presented::Basic {
+            user,
+            password,
+            from,
+        } => {
             let key = username::key(user);
             let _turn = auth.login_turn(&key).await;
             // A concurrent request may have verified the same credentials while we waited.
             match cached() {
                 Some((credential, _)) => credential,
-                None => verify_password_in_turn(state, user, &key, password).await?,
+                None => verify_password_in_turn(state, user, &key, password, from).await?,
             }
         }
         Presented::ApiKey(key) => verify_api_key(state, key).await?,
@@ -494,23 +522,27 @@ pub async fn verify_password(
     state: &AppState,
     user: &str,
     password: &str,
+    from: &str,
 ) -> Result<Credential, ApiError> {
     let key = username::key(user);
     let _turn = state.auth.login_turn(&key).await;
-    verify_password_in_turn(state, user, &key, password).await
+    verify_password_in_turn(state, user, &key, password, from).await
 }
 
 /// [`verify_password`] for a caller that already holds the user name's turn.
 ///
-/// While the name is locked, credentials that verified before (evidence in PostgreSQL, so on
-/// any instance and after restarts) are still accepted: only someone who knows the password
-/// can present them, so a stranger guessing at an e-mail address cannot lock out the
-/// integration that uses it.
+/// While the name is locked, credentials that verified before *from the same client address*
+/// (evidence in PostgreSQL, so on any instance and after restarts) are still accepted, so a
+/// stranger guessing at an e-mail address cannot lock out the integration that uses it. The
+/// binding to the address is what keeps the lock a lock: were any right password accepted
+/// during it, a locked name would answer every guess at once, right or wrong — an oracle at
+/// request speed. A guess from another address is refused without being looked at.
 async fn verify_password_in_turn(
     state: &AppState,
     user: &str,
     key: &str,
     password: &str,
+    from: &str,
 ) -> Result<Credential, ApiError> {
     // No real e-mail or password is this long; refusing them before any database work keeps
     // them out of the throttle table's index (which cannot hold a key over ~2.7 KB).
@@ -524,7 +556,7 @@ async fn verify_password_in_turn(
     let started_lock = match store::admit(pool, key, &state.auth.throttle).await? {
         Admission::Admitted { started_lock } => started_lock,
         Admission::Locked { secs } => {
-            let tag = evidence_tag(state, key, password).await?;
+            let tag = evidence_tag(state, key, password, from).await?;
             return match store::verified_before(pool, key, &tag).await? {
                 Some((user_id, auth_stamp)) => Ok(Credential::User {
                     user_id,
@@ -539,7 +571,7 @@ async fn verify_password_in_turn(
     match found {
         Some((user_id, _, auth_stamp)) if ok => {
             store::clear_failures(pool, key, started_lock).await?;
-            let tag = evidence_tag(state, key, password).await?;
+            let tag = evidence_tag(state, key, password, from).await?;
             store::record_verified(pool, &user_id, &tag, auth_stamp).await?;
             Ok(Credential::User {
                 user_id,
@@ -551,13 +583,19 @@ async fn verify_password_in_turn(
     }
 }
 
-/// The evidence tag of a user name and password: HMAC-SHA-256 under the evidence key. It
-/// proves "these exact credentials verified before" and nothing else; whoever reads it
+/// The evidence tag of a user name, password and client address: HMAC-SHA-256 under the
+/// evidence key. It proves "these exact credentials verified before, from there" and nothing
+/// else; whoever reads it
 /// without the key learns nothing about the password.
-async fn evidence_tag(state: &AppState, key: &str, password: &str) -> Result<Vec<u8>, ApiError> {
+async fn evidence_tag(
+    state: &AppState,
+    key: &str,
+    password: &str,
+    from: &str,
+) -> Result<Vec<u8>, ApiError> {
     let secret = state.auth.evidence_key(&state.pool).await?;
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret).map_err(ApiError::internal)?;
-    for part in [key, password] {
+    for part in [key, password, from] {
         mac.update(&(part.len() as u64).to_le_bytes());
         mac.update(part.as_bytes());
     }

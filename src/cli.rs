@@ -74,6 +74,14 @@ pub struct ServeArgs {
         default_value = ""
     )]
     pub cors_origins: Vec<String>,
+    /// Comma-separated addresses of reverse proxies whose X-Forwarded-For names the client.
+    #[arg(
+        long,
+        env = "VOICE_API_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        default_value = ""
+    )]
+    pub trusted_proxies: Vec<String>,
     /// A request still running after this many milliseconds is answered 503 and its SQL
     /// statement cancelled (PostgreSQL's statement_timeout is set to the same bound).
     #[arg(long, env = "VOICE_API_REQUEST_TIMEOUT_MS", default_value_t = 10_000)]
@@ -302,6 +310,16 @@ async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
             .into_iter()
             .filter(|o| !o.trim().is_empty())
             .collect(),
+        trusted_proxies: args
+            .trusted_proxies
+            .iter()
+            .filter(|p| !p.trim().is_empty())
+            .map(|p| {
+                p.trim()
+                    .parse()
+                    .with_context(|| format!("VOICE_API_TRUSTED_PROXIES: {p:?} is not an address"))
+            })
+            .collect::<anyhow::Result<_>>()?,
         request_timeout: Duration::from_millis(args.request_timeout_ms),
         drain_timeout: Duration::from_millis(args.drain_timeout_ms),
         connections: server::ConnectionLimits {

@@ -60,6 +60,8 @@ pub struct HttpConfig {
     pub sweep_interval: Option<Duration>,
     /// Most rows of each kind one sweep deletes (the rest wait for the next one).
     pub sweep_batch: i64,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (see [`server::ClientAddr`]).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Default for HttpConfig {
@@ -72,6 +74,7 @@ impl Default for HttpConfig {
             connections: server::ConnectionLimits::default(),
             sweep_interval: Some(Duration::from_secs(60)),
             sweep_batch: 1000,
+            trusted_proxies: Vec::new(),
         }
     }
 }

@@ -54,7 +54,7 @@ pub fn action(provider: Option<&str>) -> Result<AuthAction> {
 }
 
 /// Verifies the user name and password and opens a login session.
-pub async fn login(state: &AppState, req: &Authenticate) -> Result<Login> {
+pub async fn login(state: &AppState, req: &Authenticate, from: &str) -> Result<Login> {
     let user_name = req.user_name.as_deref().unwrap_or("").trim();
     let password = req.password.as_deref().unwrap_or("");
     if user_name.is_empty() {
@@ -71,7 +71,7 @@ pub async fn login(state: &AppState, req: &Authenticate) -> Result<Login> {
             "'Password' must not be empty.",
         ));
     }
-    let credential = auth::verify_password(state, user_name, password).await?;
+    let credential = auth::verify_password(state, user_name, password, from).await?;
     let user = store::resolve(&state.pool, &credential)
         .await?
         .ok_or_else(|| ApiError::unauthorized("Invalid Username or Password"))?;

@@ -266,6 +266,7 @@ pub async fn run(
     if let Some(interval) = state.config.sweep_interval {
         tokio::spawn(crate::sweep::run(state.clone(), interval, stop_rx.clone()));
     }
+    let trusted: Arc<[std::net::IpAddr]> = state.config.trusted_proxies.clone().into();
     let app = router(state);
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
@@ -286,7 +287,7 @@ pub async fn run(
         let tcp = tokio::select! {
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
-                Ok((tcp, _)) => tcp,
+                Ok(accepted) => accepted,
                 Err(e) => {
                     // Out of file descriptors, or the like: back off instead of spinning.
                     tracing::warn!(cause = %e, "accept failed");
@@ -295,6 +296,7 @@ pub async fn run(
                 }
             },
         };
+        let (tcp, peer) = tcp;
         let permit = match slots.clone().try_acquire_owned() {
             Ok(p) => p,
             Err(_) => {
@@ -336,9 +338,12 @@ pub async fn run(
         });
         let app = app.clone();
         let svc_state = conn_state.clone();
+        let trusted = trusted.clone();
         let service =
-            hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+            hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
                 let guard = InFlight::start(&svc_state);
+                let client = ClientAddr::of(peer.ip(), req.headers(), &trusted);
+                req.extensions_mut().insert(client);
                 let app = app.clone();
                 async move {
                     let res = app.oneshot(req.map(axum::body::Body::new)).await;
@@ -435,4 +440,65 @@ pub async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutdown signal received; finishing in-flight requests");
+}
+
+/// The address a request came from: the TCP peer, or, when the peer is one of the configured
+/// trusted proxies, the nearest address in `X-Forwarded-For` that is not (a client can put
+/// anything in the header, so only the hops added by trusted proxies are believed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub std::net::IpAddr);
+
+impl ClientAddr {
+    pub fn of(
+        peer: std::net::IpAddr,
+        headers: &hyper::HeaderMap,
+        trusted: &[std::net::IpAddr],
+    ) -> ClientAddr {
+        if !trusted.contains(&peer) {
+            return ClientAddr(peer);
+        }
+        let hops = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|hop| hop.trim().parse::<std::net::IpAddr>().ok())
+            .collect::<Vec<_>>();
+        let client = hops.into_iter().rev().find(|hop| !trusted.contains(hop));
+        ClientAddr(client.unwrap_or(peer))
+    }
+}
+
+#[cfg(test)]
+mod client_addr_tests {
+    use super::ClientAddr;
+    use std::net::IpAddr;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn only_trusted_proxies_are_believed_about_the_client() {
+        let mut headers = hyper::HeaderMap::new();
+        headers.insert(
+            "x-forwarded-for",
+            "6.6.6.6, 203.0.113.9, 10.0.0.2".parse().unwrap(),
+        );
+        let trusted = [ip("10.0.0.1"), ip("10.0.0.2")];
+        // From a trusted proxy: the nearest hop that is not a proxy.
+        assert_eq!(
+            ClientAddr::of(ip("10.0.0.1"), &headers, &trusted).0,
+            ip("203.0.113.9")
+        );
+        // From anyone else: the peer, whatever the header says.
+        assert_eq!(
+            ClientAddr::of(ip("198.51.100.7"), &headers, &trusted).0,
+            ip("198.51.100.7")
+        );
+        assert_eq!(
+            ClientAddr::of(ip("10.0.0.1"), &hyper::HeaderMap::new(), &trusted).0,
+            ip("10.0.0.1")
+        );
+    }
 }

@@ -210,7 +210,7 @@ async fn run_authenticate(
                 dto.user_name = Some(user);
                 dto.password = Some(password);
             }
-            let login = match login::login(state, &dto).await {
+            let login = match login::login(state, &dto, &auth::client_of(&parts)).await {
                 Ok(login) => login,
                 Err(err) => return failed_login(format, err),
             };

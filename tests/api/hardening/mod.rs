@@ -282,6 +282,63 @@ async fn login(http: &reqwest::Client, base: &str, user: &str, password: &str) -
         .status()
 }
 
+/// The exemption is bound to the client address it was earned from: while the name is locked,
+/// the right password from anywhere else is refused exactly like a wrong one, so the lock
+/// answers no guess (were it accepted, a locked name would be an oracle at request speed).
+#[tokio::test]
+async fn during_a_lock_the_right_password_from_another_address_is_refused_like_a_guess() {
+    let db = TestDb::new().await;
+    fixture(&db.pool).await;
+    let app = TestApp::builder()
+        .on(&db)
+        .auth(throttle(3, 120))
+        .spawn()
+        .await;
+    // The integration on 127.0.0.1, a stranger on 127.0.0.2 (both loopback).
+    let from = |ip: &str| {
+        reqwest::Client::builder()
+            .local_address(Some(ip.parse().unwrap()))
+            .build()
+            .unwrap()
+    };
+    let (integration, stranger) = (from("127.0.0.1"), from("127.0.0.2"));
+    let get = |http: &reqwest::Client, password: &str| {
+        http.get(app.url(&format!("/sessions/{SESSION}")))
+            .basic_auth(EMAIL, Some(password))
+            .send()
+    };
+    assert_eq!(
+        get(&integration, PASSWORD).await.unwrap().status(),
+        StatusCode::OK
+    );
+    for _ in 0..3 {
+        let res = get(&stranger, "guess").await.unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+    // Locked: the stranger's wrong and right guesses get the same answer.
+    let wrong = body(get(&stranger, "another guess").await.unwrap()).await;
+    let right = body(get(&stranger, PASSWORD).await.unwrap()).await;
+    assert_eq!(wrong.0, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(right.0, wrong.0);
+    assert_eq!(
+        right.1["responseStatus"]["errorCode"],
+        wrong.1["responseStatus"]["errorCode"]
+    );
+    assert_eq!(
+        login(&stranger, &app.base_url, EMAIL, PASSWORD).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // The integration goes on working, from the cache and from the stored evidence alike.
+    assert_eq!(
+        get(&integration, PASSWORD).await.unwrap().status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        login(&integration, &app.base_url, EMAIL, PASSWORD).await,
+        StatusCode::OK
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn parallel_unicode_variant_guesses_on_two_instances_stay_within_the_limit() {
     let db = TestDb::new().await;
