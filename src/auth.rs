@@ -135,7 +135,7 @@ fn split_api_key(key: &str) -> Option<(&str, &str)> {
 pub struct AuthConfig {
     pub throttle: ThrottlePolicy,
     /// Lifetime of a login session without rememberMe.
-    pub session_ttl: Duration,
+    pub login_session_ttl: Duration,
     /// Lifetime of a login session with rememberMe.
     pub remember_ttl: Duration,
     /// How long the evidence that credentials verified is kept after their last verification.
@@ -162,7 +162,7 @@ impl Default for AuthConfig {
     fn default() -> Self {
         AuthConfig {
             throttle: ThrottlePolicy::default(),
-            session_ttl: Duration::from_secs(12 * 3600),
+            login_session_ttl: Duration::from_secs(12 * 3600),
             remember_ttl: Duration::from_secs(30 * 24 * 3600),
             evidence_ttl: Duration::from_secs(30 * 24 * 3600),
             cache: VerifiedCache::new(Duration::from_secs(300), 10_000),
@@ -325,7 +325,7 @@ enum Presented {
         from: String,
     },
     ApiKey(String),
-    Session(String),
+    LoginSession(String),
 }
 
 /// An authenticated caller: the credential the database re-checks on every statement.
@@ -348,9 +348,9 @@ impl std::fmt::Debug for Principal {
 
 impl Principal {
     /// The login session id the client presented, when that is how it authenticated.
-    pub fn session_id(&self) -> Option<String> {
+    pub fn login_session_id(&self) -> Option<String> {
         match &self.presented {
-            Presented::Session(id) => Some(id.clone()),
+            Presented::LoginSession(id) => Some(id.clone()),
             _ => None,
         }
     }
@@ -418,12 +418,12 @@ fn presented(parts: &Parts) -> Result<Option<Presented>, ApiError> {
             }));
         }
     }
-    Ok(session_id(parts).map(Presented::Session))
+    Ok(login_session_id(parts).map(Presented::LoginSession))
 }
 
 /// The live session id: `ss-pid` when `ss-opt` says `perm`, else `ss-id`; each read from its
 /// `X-` header first, then its cookie.
-pub fn session_id(parts: &Parts) -> Option<String> {
+pub fn login_session_id(parts: &Parts) -> Option<String> {
     let value = |name: &str| -> Option<String> {
         let header_name = format!("x-{name}");
         if let Some(v) = parts
@@ -471,7 +471,7 @@ async fn verify(
                 .slot("basic", &[&username::key(user), password, from]),
         ),
         Presented::ApiKey(key) => Some(auth.cache.slot("apikey", &[key])),
-        Presented::Session(_) => None,
+        Presented::LoginSession(_) => None,
     };
     // A cached verification, if caching is on and there is one.
     let cached = || {
@@ -486,7 +486,7 @@ async fn verify(
         });
     }
     let credential = match &presented {
-        Presented::Session(id) => Credential::Session {
+        Presented::LoginSession(id) => Credential::LoginSession {
             id_hash: sha256_hex(id.as_bytes()),
         },
         Presented::Basic {

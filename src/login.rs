@@ -22,7 +22,7 @@ pub struct Login {
 
 /// A new login session id: 192 random bits, URL-safe base64 (no `+`, `/` or padding, so it is
 /// cookie- and header-safe as ServiceStack's ids are).
-pub fn new_session_id() -> String {
+pub fn new_login_session_id() -> String {
     let mut bytes = [0u8; 24];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
@@ -75,14 +75,14 @@ pub async fn login(state: &AppState, req: &Authenticate, from: &str) -> Result<L
     let user = store::resolve(&state.pool, &credential)
         .await?
         .ok_or_else(|| ApiError::unauthorized("Invalid Username or Password"))?;
-    let session_id = new_session_id();
+    let session_id = new_login_session_id();
     let remember_me = req.remember_me.unwrap_or(false);
     let ttl = if remember_me {
         state.auth.remember_ttl
     } else {
-        state.auth.session_ttl
+        state.auth.login_session_ttl
     };
-    store::create_session(
+    store::create_login_session(
         &state.pool,
         &auth::sha256_hex(session_id.as_bytes()),
         &user.id,
@@ -101,7 +101,7 @@ pub async fn login(state: &AppState, req: &Authenticate, from: &str) -> Result<L
 /// Ends the login session the request carries, if any, for every server at once.
 pub async fn logout(state: &AppState, session_id: Option<&str>) -> Result<AuthenticateResponse> {
     if let Some(id) = session_id {
-        store::end_session(&state.pool, &auth::sha256_hex(id.as_bytes())).await?;
+        store::end_login_session(&state.pool, &auth::sha256_hex(id.as_bytes())).await?;
     }
     Ok(AuthenticateResponse::default())
 }
@@ -112,7 +112,7 @@ pub async fn current(state: &AppState, principal: &Principal) -> Result<Authenti
         .await?
         .ok_or_else(|| ApiError::unauthorized("Not Authenticated"))?;
     let session_id = match &principal.credential {
-        Credential::Session { .. } => principal.session_id(),
+        Credential::LoginSession { .. } => principal.login_session_id(),
         _ => None,
     };
     Ok(authenticate_response(&user, session_id))

@@ -3,7 +3,7 @@
 //! `SameSite=Lax`, and `Secure` when the request came over https (directly or, behind a proxy,
 //! as `X-Forwarded-Proto: https`).
 
-use crate::login::{Login, new_session_id};
+use crate::login::{Login, new_login_session_id};
 use axum::http::{HeaderValue, header, request::Parts};
 use axum::response::Response;
 use std::time::Duration;
@@ -33,9 +33,9 @@ fn cookie(name: &str, value: &str, max_age: Option<Duration>, secure: bool) -> H
 /// Sets the cookies of a new login: the live id goes in `ss-pid` with rememberMe (kept for the
 /// session's lifetime), else in the browser-session `ss-id`; the other cookie gets a fresh
 /// random id that is no session, as ServiceStack always issues both.
-pub fn set_session(res: &mut Response, parts: &Parts, login: &Login) {
+pub fn set_login_session(res: &mut Response, parts: &Parts, login: &Login) {
     let secure = is_https(parts);
-    let other = new_session_id();
+    let other = new_login_session_id();
     let (id, pid, opt) = if login.remember_me {
         (other.as_str(), login.session_id.as_str(), "perm")
     } else {
@@ -54,7 +54,7 @@ pub fn set_session(res: &mut Response, parts: &Parts, login: &Login) {
 }
 
 /// Deletes the session cookies (ServiceStack leaves `ss-opt`).
-pub fn clear_session(res: &mut Response, parts: &Parts) {
+pub fn clear_login_session(res: &mut Response, parts: &Parts) {
     let secure = is_https(parts);
     let headers = res.headers_mut();
     for name in ["ss-id", "ss-pid"] {

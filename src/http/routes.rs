@@ -215,14 +215,14 @@ async fn run_authenticate(
                 Err(err) => return failed_login(format, err),
             };
             let mut res = wire::respond(format, &login.response)?;
-            cookies::set_session(&mut res, &parts, &login);
+            cookies::set_login_session(&mut res, &parts, &login);
             Ok(res)
         }
         AuthAction::Logout => {
-            let session = auth::session_id(&parts);
+            let session = auth::login_session_id(&parts);
             let answer = login::logout(state, session.as_deref()).await?;
             let mut res = wire::respond(format, &answer)?;
-            cookies::clear_session(&mut res, &parts);
+            cookies::clear_login_session(&mut res, &parts);
             Ok(res)
         }
         AuthAction::Current => {

@@ -16,7 +16,7 @@ pub enum Credential {
     /// A verified API key, by its public id.
     ApiKey { key_id: String },
     /// A login session, by the SHA-256 (hex) of its id.
-    Session { id_hash: String },
+    LoginSession { id_hash: String },
 }
 
 /// The statement shape a credential needs; statements are built once per kind.
@@ -24,14 +24,14 @@ pub enum Credential {
 pub enum CredentialKind {
     User,
     ApiKey,
-    Session,
+    LoginSession,
 }
 
 impl CredentialKind {
     pub const ALL: [CredentialKind; 3] = [
         CredentialKind::User,
         CredentialKind::ApiKey,
-        CredentialKind::Session,
+        CredentialKind::LoginSession,
     ];
 
     pub fn index(self) -> usize {
@@ -51,7 +51,7 @@ impl CredentialKind {
                 "{select} JOIN api_keys k ON k.user_id = u.id \
                  WHERE k.id = ${first} AND k.revoked_at IS NULL"
             ),
-            CredentialKind::Session => format!(
+            CredentialKind::LoginSession => format!(
                 "{select} JOIN auth_sessions a ON a.user_id = u.id \
                  WHERE a.id_hash = ${first} AND a.expires_at > now()"
             ),
@@ -64,7 +64,7 @@ impl Credential {
         match self {
             Credential::User { .. } => CredentialKind::User,
             Credential::ApiKey { .. } => CredentialKind::ApiKey,
-            Credential::Session { .. } => CredentialKind::Session,
+            Credential::LoginSession { .. } => CredentialKind::LoginSession,
         }
     }
 
@@ -80,7 +80,7 @@ impl Credential {
                 auth_stamp,
             } => q.bind(user_id.as_str()).bind(*auth_stamp),
             Credential::ApiKey { key_id } => q.bind(key_id.as_str()),
-            Credential::Session { id_hash } => q.bind(id_hash.as_str()),
+            Credential::LoginSession { id_hash } => q.bind(id_hash.as_str()),
         }
     }
 }
@@ -156,7 +156,7 @@ pub async fn api_key(pool: &PgPool, key_id: &str) -> Result<Option<(String, Stri
         .transpose()
 }
 
-pub async fn create_session(
+pub async fn create_login_session(
     pool: &PgPool,
     id_hash: &str,
     user_id: &str,
@@ -177,7 +177,7 @@ pub async fn create_session(
 }
 
 /// Ends a login session (expired ones are deleted by the periodic, bounded [`sweep`]).
-pub async fn end_session(pool: &PgPool, id_hash: &str) -> Result<(), sqlx::Error> {
+pub async fn end_login_session(pool: &PgPool, id_hash: &str) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM auth_sessions WHERE id_hash = $1")
         .bind(id_hash)
         .execute(pool)

@@ -147,7 +147,7 @@ async fn a_session_survives_a_server_restart() {
 #[tokio::test]
 async fn an_expired_session_is_refused() {
     let mut auth = AuthConfig::default();
-    auth.session_ttl = Duration::from_millis(1000);
+    auth.login_session_ttl = Duration::from_millis(1000);
     auth.remember_ttl = Duration::from_millis(1000);
     let app = TestApp::builder().auth(auth).spawn().await;
     seed(app.pool()).await;
