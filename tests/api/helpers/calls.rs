@@ -12,6 +12,8 @@ use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 use std::time::{Duration, Instant};
 
+/// The request content type of a JSON body.
+pub const JSON: &str = "application/json";
 pub const JSON_UTF8: &str = "application/json; charset=utf-8";
 pub const XML: &str = "application/xml";
 pub const FORM: &str = "application/x-www-form-urlencoded";
@@ -55,7 +57,27 @@ impl Call {
 
     /// A JSON body (`Content-Type: application/json`).
     pub fn json(self, body: &Value) -> Call {
-        self.body("application/json", body.to_string())
+        self.body(JSON, body.to_string())
+    }
+
+    /// A JSON body given as text (malformed JSON, exact bytes).
+    pub fn json_text(self, body: impl Into<reqwest::Body>) -> Call {
+        self.body(JSON, body)
+    }
+
+    /// `Accept: {media_type}`.
+    pub fn accept(self, media_type: &str) -> Call {
+        self.header("Accept", media_type)
+    }
+
+    /// An `Authorization` header as given (a Basic header of a key, an undecodable one, ...).
+    pub fn authorization(self, value: &str) -> Call {
+        self.header("Authorization", value)
+    }
+
+    /// Sends and reads the answer as a login (its cookies parsed).
+    pub async fn login(self) -> Login {
+        Login::from_response(self.await)
     }
 
     /// A body of any content type.
@@ -340,6 +362,30 @@ pub trait Api {
         self.request(Method::POST, path)
     }
 
+    /// `{method} /api/{op}`: ServiceStack's predefined route of an operation (`op` may carry a
+    /// query string, e.g. `GetSession?sessionId=..`).
+    fn api(&self, method: Method, op: &str) -> Call {
+        self.request(method, &format!("/api/{op}"))
+    }
+
+    /// `{method} /json/reply/{op}`.
+    fn json_reply(&self, method: Method, op: &str) -> Call {
+        self.request(method, &format!("/json/reply/{op}"))
+    }
+
+    /// `{method} /xml/reply/{op}`.
+    fn xml_reply(&self, method: Method, op: &str) -> Call {
+        self.request(method, &format!("/xml/reply/{op}"))
+    }
+
+    /// A handle on the same server for another task (same client, so same connection pool).
+    fn remote(&self) -> Remote {
+        Remote {
+            base_url: self.base_url().to_string(),
+            http: self.http().clone(),
+        }
+    }
+
     /// `GET /sessions/{id}`.
     fn get_session(&self, id: &str) -> Call {
         self.get(&format!("/sessions/{id}"))
@@ -360,6 +406,12 @@ pub trait Api {
         self.patch(&format!("/sessions/{id}")).body(XML, body)
     }
 
+    /// `POST {route}` to the Authenticate operation (`/auth/credentials`, `/auth`,
+    /// `/api/Authenticate`, ...); the body is the caller's.
+    fn authenticate(&self, route: &str) -> Call {
+        self.post(route)
+    }
+
     /// `POST /auth/credentials` with a JSON body; the answer is not checked.
     fn try_login(
         &self,
@@ -367,10 +419,9 @@ pub trait Api {
         password: &str,
         remember_me: bool,
     ) -> impl Future<Output = Login> + Send {
-        let call = self
-            .post("/auth/credentials")
-            .json(&json!({"userName": user, "password": password, "rememberMe": remember_me}));
-        async move { Login::from_response(call.await) }
+        self.authenticate("/auth/credentials")
+            .json(&json!({"userName": user, "password": password, "rememberMe": remember_me}))
+            .login()
     }
 
     /// A successful login of a fixture user: asserts 200.
@@ -404,6 +455,7 @@ impl Api for TestApp {
 }
 
 /// A server known only by its URL (another process), with a client of its own.
+#[derive(Clone)]
 pub struct Remote {
     pub base_url: String,
     pub http: reqwest::Client,
