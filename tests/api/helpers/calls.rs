@@ -46,6 +46,11 @@ impl Call {
         Call::new(self.req.bearer_auth(token))
     }
 
+    /// A `Cookie` header as given (a replayed, partial or bogus set of cookies).
+    pub fn cookie(self, cookies: &str) -> Call {
+        self.header("Cookie", cookies)
+    }
+
     /// The cookies a browser sends back after `login`.
     pub fn with_login(self, login: &Login) -> Call {
         self.header("Cookie", &login.cookie_header())

@@ -373,6 +373,11 @@ pub fn patched(doc: &Value, changes: &Value, user_id: &str, body: &Value) -> Val
         .as_str()
         .unwrap_or_else(|| panic!("no dateLastModified in {body}"));
     assert_fresh_timestamp(stamp);
+    assert_ne!(
+        Some(stamp),
+        doc["dateLastModified"].as_str(),
+        "dateLastModified must be the new patch time"
+    );
     let mut expected = with(doc, changes.clone());
     if let Some(o) = expected.as_object_mut() {
         o.remove("sessionId");
