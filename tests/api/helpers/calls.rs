@@ -90,6 +90,14 @@ impl Call {
         Call::new(self.req.header("Content-Type", content_type).body(body))
     }
 
+    /// A body with `content_type`, or without a `Content-Type` when it is `None`.
+    pub fn body_as(self, content_type: Option<&str>, body: impl Into<reqwest::Body>) -> Call {
+        match content_type {
+            Some(ct) => self.body(ct, body),
+            None => self.raw_body(body),
+        }
+    }
+
     /// A body without a `Content-Type`.
     pub fn raw_body(self, body: impl Into<reqwest::Body>) -> Call {
         Call::new(self.req.body(body))
@@ -404,6 +412,11 @@ pub trait Api {
     /// `PATCH /sessions/{id}` with a JSON body.
     fn patch_session(&self, id: &str, body: &Value) -> Call {
         self.patch(&format!("/sessions/{id}")).json(body)
+    }
+
+    /// `PATCH /sessions/{id}` with a JSON body given as text (malformed, exact bytes).
+    fn patch_session_text(&self, id: &str, body: impl Into<reqwest::Body>) -> Call {
+        self.patch(&format!("/sessions/{id}")).json_text(body)
     }
 
     /// `PATCH /sessions/{id}` with a DataContract XML body.
