@@ -30,21 +30,17 @@ async fn fixture(pool: &PgPool, count: usize) {
     import(pool, &docs).await;
 }
 
-/// AGENT's PATCH of session `id` on the server at `base`; an error when no answer came.
+/// AGENT's PATCH of session `id` on `server`; an error when no answer came.
 async fn patch(
-    http: &reqwest::Client,
-    base: &str,
+    server: &(impl Api + Sync),
     id: &str,
     body: &Value,
 ) -> reqwest::Result<(u16, Value)> {
-    let res = Remote {
-        base_url: base.to_string(),
-        http: http.clone(),
-    }
-    .patch_session(id, body)
-    .signed_in_as(&AGENT)
-    .try_send()
-    .await?;
+    let res = server
+        .patch_session(id, body)
+        .signed_in_as(&AGENT)
+        .try_send()
+        .await?;
     let body = serde_json::from_str(&res.text).unwrap_or(Value::String(res.text));
     Ok((res.status, body))
 }
@@ -214,10 +210,6 @@ impl Drop for OwnPostgres {
     }
 }
 
-async fn status_of(http: &reqwest::Client, url: &str) -> u16 {
-    http.get(url).send().await.unwrap().status().as_u16()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_stopping_answers_503_within_the_acquire_timeout_and_the_server_recovers_by_itself()
  {
@@ -235,17 +227,11 @@ async fn postgres_stopping_answers_503_within_the_acquire_timeout_and_the_server
         .on_pool(pool.clone(), &pg.url("voice_api"))
         .spawn()
         .await;
-    let http = reqwest::Client::new();
-    let (s, body) = patch(
-        &http,
-        &server.base_url,
-        &session_id(0),
-        &json!({"consoleData": "before"}),
-    )
-    .await
-    .unwrap();
+    let (s, body) = patch(&server, &session_id(0), &json!({"consoleData": "before"}))
+        .await
+        .unwrap();
     assert_eq!(s, 200, "{body}");
-    assert_eq!(status_of(&http, &server.url("/health/ready")).await, 200);
+    assert_eq!(server.get("/health/ready").await.status, 200);
 
     pg.stop();
 
@@ -253,8 +239,7 @@ async fn postgres_stopping_answers_503_within_the_acquire_timeout_and_the_server
     for round in 0..3 {
         let started = Instant::now();
         let (s, body) = patch(
-            &http,
-            &server.base_url,
+            &server,
             &session_id(0),
             &json!({"consoleData": format!("while down {round}")}),
         )
@@ -273,9 +258,9 @@ async fn postgres_stopping_answers_503_within_the_acquire_timeout_and_the_server
         .basic("nobody@example.com", "x")
         .await;
     assert_unavailable(res.status, &res.json());
-    assert_eq!(status_of(&http, &server.url("/health/live")).await, 200);
+    assert_eq!(server.get("/health/live").await.status, 200);
     let started = Instant::now();
-    assert_eq!(status_of(&http, &server.url("/health/ready")).await, 503);
+    assert_eq!(server.get("/health/ready").await.status, 503);
     assert!(started.elapsed() < acquire_timeout + Duration::from_secs(2));
 
     pg.start();
@@ -283,14 +268,9 @@ async fn postgres_stopping_answers_503_within_the_acquire_timeout_and_the_server
     // No restart of the server: it reconnects on its own.
     let deadline = Instant::now() + Duration::from_secs(20);
     let body = loop {
-        let (s, body) = patch(
-            &http,
-            &server.base_url,
-            &session_id(0),
-            &json!({"consoleData": "after"}),
-        )
-        .await
-        .unwrap();
+        let (s, body) = patch(&server, &session_id(0), &json!({"consoleData": "after"}))
+            .await
+            .unwrap();
         if s == 200 {
             break body;
         }
@@ -299,7 +279,7 @@ async fn postgres_stopping_answers_503_within_the_acquire_timeout_and_the_server
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     assert_eq!(body["consoleData"], "after");
-    assert_eq!(status_of(&http, &server.url("/health/ready")).await, 200);
+    assert_eq!(server.get("/health/ready").await.status, 200);
     // Nothing attempted while PostgreSQL was down was written.
     let fresh = open_pool(&pg.url("voice_api"), &PoolSettings::default()).await;
     assert_eq!(stored(&fresh, &session_id(0)).await["consoleData"], "after");
@@ -347,8 +327,7 @@ async fn a_patch_over_the_request_timeout_is_503_and_its_transaction_is_rolled_b
 
     let started = Instant::now();
     let (s, body) = patch(
-        &app.http,
-        &app.base_url,
+        &app,
         &id,
         &json!({"consoleData": "late", "callState": "Hold"}),
     )
@@ -370,14 +349,9 @@ async fn a_patch_over_the_request_timeout_is_503_and_its_transaction_is_rolled_b
     assert_eq!(s0["dateLastModified"], Value::Null, "nothing was stamped");
 
     // The server is healthy afterwards and the next PATCH applies.
-    let (s, body) = patch(
-        &app.http,
-        &app.base_url,
-        &id,
-        &json!({"consoleData": "next"}),
-    )
-    .await
-    .unwrap();
+    let (s, body) = patch(&app, &id, &json!({"consoleData": "next"}))
+        .await
+        .unwrap();
     assert_eq!(s, 200, "{body}");
     assert_eq!(body["consoleData"], "next");
     assert_eq!(body["callState"], "Ringing");
@@ -395,39 +369,23 @@ async fn an_exhausted_pool_answers_503_within_the_acquire_timeout() {
     let app = TestApp::builder().pool_settings(settings).spawn().await;
     fixture(app.pool(), 2).await;
     // Warm the credential cache so the blocked PATCH holds the only connection on its UPDATE.
-    let (s, _) = patch(
-        &app.http,
-        &app.base_url,
-        &session_id(1),
-        &json!({"consoleData": "warm"}),
-    )
-    .await
-    .unwrap();
+    let (s, _) = patch(&app, &session_id(1), &json!({"consoleData": "warm"}))
+        .await
+        .unwrap();
     assert_eq!(s, 200);
     let locker = app.another_pool(&PoolSettings::default()).await;
     let lock = lock_session(&locker, &session_id(0)).await;
     let blocked = {
-        let (http, base) = (app.http.clone(), app.base_url.clone());
+        let server = app.remote();
         tokio::spawn(async move {
-            patch(
-                &http,
-                &base,
-                &session_id(0),
-                &json!({"consoleData": "waited"}),
-            )
-            .await
+            patch(&server, &session_id(0), &json!({"consoleData": "waited"})).await
         })
     };
     tokio::time::sleep(Duration::from_millis(300)).await;
     let started = Instant::now();
-    let (s, body) = patch(
-        &app.http,
-        &app.base_url,
-        &session_id(1),
-        &json!({"consoleData": "starved"}),
-    )
-    .await
-    .unwrap();
+    let (s, body) = patch(&app, &session_id(1), &json!({"consoleData": "starved"}))
+        .await
+        .unwrap();
     let took = started.elapsed();
     assert_unavailable(s, &body);
     assert!(took < acquire + Duration::from_secs(2), "took {took:?}");
@@ -466,12 +424,11 @@ async fn two_instances_patching_distinct_fields_of_the_same_sessions_lose_no_upd
     let mut tasks = Vec::new();
     for n in 0..SESSIONS {
         for instance in 0..2 {
-            let base = if instance == 0 {
-                a.base_url.clone()
+            let server = if instance == 0 {
+                Remote::new(&a.base_url)
             } else {
-                b.base_url.clone()
+                Remote::new(&b.base_url)
             };
-            let http = reqwest::Client::new();
             tasks.push(tokio::spawn(async move {
                 for round in 0..ROUNDS {
                     let body = if instance == 0 {
@@ -481,7 +438,7 @@ async fn two_instances_patching_distinct_fields_of_the_same_sessions_lose_no_upd
                                "queueState": queues[(n + round) % queues.len()],
                                "holdReason": if round % 2 == 0 { "Transferring" } else { "None" }})
                     };
-                    let (s, reply) = patch(&http, &base, &session_id(n), &body).await.unwrap();
+                    let (s, reply) = patch(&server, &session_id(n), &body).await.unwrap();
                     assert_eq!(s, 200, "instance {instance} round {round}: {reply}");
                 }
             }));
@@ -525,8 +482,7 @@ async fn sigterm_during_a_burst_finishes_in_flight_patches_refuses_new_ones_and_
         let base = base.clone();
         tokio::spawn(async move {
             patch(
-                &reqwest::Client::new(),
-                &base,
+                &Remote::new(&base),
                 &session_id(0),
                 &json!({"consoleData": "in flight", "callState": "Hold"}),
             )
@@ -538,14 +494,13 @@ async fn sigterm_during_a_burst_finishes_in_flight_patches_refuses_new_ones_and_
     for w in 0..WORKERS {
         let (base, done) = (base.clone(), done.clone());
         workers.push(tokio::spawn(async move {
-            let http = reqwest::Client::new();
+            let server = Remote::new(&base);
             let mut results = Vec::new();
             for k in 0..PER_WORKER {
                 let n = 1 + w * PER_WORKER + k;
                 let value = format!("burst-{n}");
                 let r = patch(
-                    &http,
-                    &base,
+                    &server,
                     &session_id(n),
                     &json!({"consoleData": value, "callState": "Hold"}),
                 )
@@ -566,10 +521,7 @@ async fn sigterm_during_a_burst_finishes_in_flight_patches_refuses_new_ones_and_
     let signalled = Instant::now();
     // The listener closes at once...
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let refused = reqwest::Client::new()
-        .get(format!("{base}/health/live"))
-        .send()
-        .await;
+    let refused = Remote::new(&base).get("/health/live").try_send().await;
     assert!(
         refused.is_err(),
         "a new connection after SIGTERM: {refused:?}"

@@ -21,70 +21,54 @@ pub(super) fn basic_header(user: &str, password: &str) -> String {
 #[tokio::test]
 async fn an_api_key_from_the_cli_works_as_bearer_and_as_the_basic_user_name() {
     let (app, users) = seeded_app().await;
-    let (key, _) = add_api_key(app.database_url(), EMAIL, "console");
+    let (key, _) = add_api_key(app.database_url(), ADA.email, "console");
     for (label, auth) in [
         ("bearer", format!("Bearer {key}")),
         ("basic user name", basic_header(&key, "")),
     ] {
-        let before = stored_session(&app.base_url, SESSION_A).await;
+        let before = stored(app.pool(), SESSION).await;
         let patch = json!({"consoleData": format!("by {label}")});
-        let (status, _, body) = send(
-            app.http
-                .patch(app.url(&format!("/sessions/{SESSION_A}")))
-                .header("Authorization", &auth)
-                .json(&patch),
-        )
-        .await;
-        assert_eq!(status, StatusCode::OK, "{label}: {body}");
-        assert_patched(&before, &parse(&body), &patch, &users.ada);
-        let (status, _, body) = send(
-            app.http
-                .get(app.url("/auth/status"))
-                .header("Authorization", &auth),
-        )
-        .await;
+        let res = app
+            .patch_session(SESSION, &patch)
+            .authorization(&auth)
+            .await;
+        assert_eq!(res.status, 200, "{label}: {}", res.text);
         assert_eq!(
-            (status, body),
-            (StatusCode::OK, ada_user_info(&users.ada)),
+            res.json(),
+            patched(&before, &patch, &users.ada, &res.json())
+        );
+        let res = app.auth_status().authorization(&auth).await;
+        assert_eq!(
+            (res.status, res.text),
+            (200, ada_user_info(&users.ada)),
             "{label}"
         );
     }
     // The key is bound to its user's accounts.
-    let (status, _, _) = send(
-        app.http
-            .get(app.url(&format!("/sessions/{SESSION_B}")))
-            .bearer_auth(&key),
-    )
-    .await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.get_session(FOREIGN_SESSION).bearer(&key).await.status,
+        403
+    );
     // A tampered key is refused.
     let mut tampered = key.clone();
     let last = tampered.pop().unwrap();
     tampered.push(if last == '0' { '1' } else { '0' });
-    let (status, headers, body) = send(
-        app.http
-            .get(app.url(&format!("/sessions/{SESSION_A}")))
-            .bearer_auth(&tampered),
-    )
-    .await;
-    assert_401(
-        status,
-        &headers,
-        &body,
-        &status_json("Unauthorized", "Invalid API Key"),
-    );
+    app.get_session(SESSION)
+        .bearer(&tampered)
+        .await
+        .assert_401(&status_json("Unauthorized", "Invalid API Key"));
 }
 
 #[tokio::test]
 async fn apikey_list_shows_the_key_without_its_secret_and_only_a_hash_is_stored() {
     let (app, _) = seeded_app().await;
-    let (key, id) = add_api_key(app.database_url(), EMAIL, "wallboard");
+    let (key, id) = add_api_key(app.database_url(), ADA.email, "wallboard");
     let list = cli(app.database_url(), &["apikey", "list"]);
     let lines: Vec<&str> = list.lines().collect();
     assert_eq!(lines.len(), 2, "{list}");
     let fields: Vec<&str> = lines[0].split('\t').collect();
     assert_eq!(fields.len(), 5, "{list}");
-    assert_eq!(&fields[..3], [id.as_str(), EMAIL, "wallboard"]);
+    assert_eq!(&fields[..3], [id.as_str(), ADA.email, "wallboard"]);
     assert!(
         chrono::DateTime::parse_from_rfc3339(fields[3]).is_ok(),
         "{list}"
@@ -131,45 +115,25 @@ async fn apikey_list_shows_the_key_without_its_secret_and_only_a_hash_is_stored(
 #[tokio::test]
 async fn a_revoked_api_key_is_refused_at_once_even_though_the_server_cached_it() {
     let (app, _) = seeded_app().await;
-    let (key, id) = add_api_key(app.database_url(), EMAIL, "to revoke");
-    let get = |auth: String| {
-        app.http
-            .get(app.url(&format!("/sessions/{SESSION_A}")))
-            .header("Authorization", auth)
-    };
+    let (key, id) = add_api_key(app.database_url(), ADA.email, "to revoke");
+    let get = |auth: String| app.get_session(SESSION).authorization(&auth);
     // Verified and cached, in both forms.
     for _ in 0..2 {
-        assert_eq!(send(get(format!("Bearer {key}"))).await.0, StatusCode::OK);
-        assert_eq!(send(get(basic_header(&key, ""))).await.0, StatusCode::OK);
+        assert_eq!(get(format!("Bearer {key}")).await.status, 200);
+        assert_eq!(get(basic_header(&key, "")).await.status, 200);
     }
     let out = cli(app.database_url(), &["apikey", "revoke", &id]);
     assert_eq!(out.lines().last(), Some(format!("revoked {id}").as_str()));
     for auth in [format!("Bearer {key}"), basic_header(&key, "")] {
-        let (status, headers, body) = send(get(auth)).await;
-        assert_401(
-            status,
-            &headers,
-            &body,
-            &status_json("Unauthorized", "Invalid API Key"),
-        );
+        get(auth)
+            .await
+            .assert_401(&status_json("Unauthorized", "Invalid API Key"));
     }
-    let (status, headers, body) = send(
-        app.http
-            .patch(app.url(&format!("/sessions/{SESSION_A}")))
-            .bearer_auth(&key)
-            .json(&json!({"consoleData": "revoked"})),
-    )
-    .await;
-    assert_401(
-        status,
-        &headers,
-        &body,
-        &status_json("Unauthorized", "Invalid API Key"),
-    );
-    assert_eq!(
-        stored_session(&app.base_url, SESSION_A).await["consoleData"],
-        ORIG
-    );
+    app.patch_session(SESSION, &json!({"consoleData": "revoked"}))
+        .bearer(&key)
+        .await
+        .assert_401(&status_json("Unauthorized", "Invalid API Key"));
+    assert_eq!(stored(app.pool(), SESSION).await["consoleData"], ORIG);
     // Revoking twice is an error.
     assert!(!voice_api(app.database_url(), &["apikey", "revoke", &id], None).success);
 }

@@ -9,27 +9,20 @@ use super::*;
 #[tokio::test]
 async fn after_logout_the_session_is_refused_with_401() {
     let (app, _) = seeded_app().await;
-    for (method, remember_me) in [(reqwest::Method::POST, true), (reqwest::Method::GET, false)] {
-        let l = login(&app, EMAIL, PASSWORD, remember_me).await;
-        let get = || {
-            app.http
-                .get(app.url(&format!("/sessions/{SESSION_A}")))
-                .header("Cookie", l.cookie_header())
-        };
-        assert_eq!(send(get()).await.0, StatusCode::OK);
+    for (method, remember_me) in [(Method::POST, true), (Method::GET, false)] {
+        let l = app.login(&ADA, remember_me).await;
+        assert_eq!(app.get_session(SESSION).with_login(&l).await.status, 200);
 
-        let (status, headers, body) = send(
-            app.http
-                .request(method.clone(), app.url("/auth/logout"))
-                .header("Cookie", l.cookie_header()),
-        )
-        .await;
-        assert_eq!(status, StatusCode::OK, "{method} /auth/logout: {body}");
+        let res = app
+            .request(method.clone(), "/auth/logout")
+            .with_login(&l)
+            .await;
+        assert_eq!(res.status, 200, "{method} /auth/logout: {}", res.text);
         assert_eq!(
-            body, "{}",
+            res.text, "{}",
             "{method}: ServiceStack answers an empty AuthenticateResponse"
         );
-        let cleared = set_cookies(&headers);
+        let cleared = res.cookies();
         for name in ["ss-id", "ss-pid"] {
             let c = cleared
                 .iter()
@@ -42,25 +35,20 @@ async fn after_logout_the_session_is_refused_with_401() {
             );
         }
 
-        let (status, headers, body) = send(get()).await;
-        assert_401(status, &headers, &body, &not_authenticated());
-        let (status, headers, body) = send(
-            app.http
-                .patch(app.url(&format!("/sessions/{SESSION_A}")))
-                .header("Cookie", l.cookie_header())
-                .json(&json!({"consoleData": "after logout"})),
-        )
-        .await;
-        assert_401(status, &headers, &body, &not_authenticated());
+        app.get_session(SESSION)
+            .with_login(&l)
+            .await
+            .assert_401(&not_authenticated());
+        app.patch_session(SESSION, &json!({"consoleData": "after logout"}))
+            .with_login(&l)
+            .await
+            .assert_401(&not_authenticated());
     }
     assert_eq!(
         count(app.pool(), "SELECT count(*) FROM auth_sessions").await,
         0
     );
-    assert_eq!(
-        stored_session(&app.base_url, SESSION_A).await["consoleData"],
-        ORIG
-    );
+    assert_eq!(stored(app.pool(), SESSION).await["consoleData"], ORIG);
 }
 
 #[tokio::test]
@@ -69,42 +57,28 @@ async fn a_session_created_on_one_instance_is_accepted_and_ended_by_another() {
     let users = seed(&db.pool).await;
     let a = TestApp::builder().on(&db).spawn().await;
     let b = TestApp::builder().on(&db).spawn().await;
-    let http = reqwest::Client::new();
 
-    let l = login_ok(&a.base_url, true).await;
-    let before = stored_session(&b.base_url, SESSION_A).await;
+    let l = a.login(&ADA, true).await;
+    let before = stored(&db.pool, SESSION).await;
     let patch = json!({"consoleData": "patched on B"});
-    let (status, _, body) = send(
-        http.patch(b.url(&format!("/sessions/{SESSION_A}")))
-            .header("Cookie", l.cookie_header())
-            .json(&patch),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    assert_patched(&before, &parse(&body), &patch, &users.ada);
+    let res = b.patch_session(SESSION, &patch).with_login(&l).await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    assert_eq!(
+        res.json(),
+        patched(&before, &patch, &users.ada, &res.json())
+    );
 
     // /auth/status on B knows the session made on A.
-    let (status, _, body) = send(
-        http.get(b.url("/auth/status"))
-            .header("Cookie", l.cookie_header()),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(parse(&body)["isAuthenticated"], true, "{body}");
+    let res = b.auth_status().with_login(&l).await;
+    assert_eq!(res.status, 200);
+    assert_eq!(res.json()["isAuthenticated"], true, "{}", res.text);
 
     // Logout on B ends it on A too.
-    let (status, _, _) = send(
-        http.post(b.url("/auth/logout"))
-            .header("Cookie", l.cookie_header()),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
-    let (status, headers, body) = send(
-        http.get(a.url(&format!("/sessions/{SESSION_A}")))
-            .header("Cookie", l.cookie_header()),
-    )
-    .await;
-    assert_401(status, &headers, &body, &not_authenticated());
+    assert_eq!(b.logout().with_login(&l).await.status, 200);
+    a.get_session(SESSION)
+        .with_login(&l)
+        .await
+        .assert_401(&not_authenticated());
     a.stop().await;
     b.stop().await;
 }
@@ -114,32 +88,24 @@ async fn a_session_survives_a_server_restart() {
     let db = TestDb::new().await;
     let users = seed(&db.pool).await;
     let first = TestApp::builder().on(&db).spawn().await;
-    let l = login_ok(&first.base_url, true).await;
-    let temp = login_ok(&first.base_url, false).await;
+    let l = first.login(&ADA, true).await;
+    let temp = first.login(&ADA, false).await;
     first.stop().await;
 
     let second = TestApp::builder().on(&db).spawn().await;
-    let before = stored_session(&second.base_url, SESSION_A).await;
+    let before = stored(&db.pool, SESSION).await;
     let patch = json!({"consoleData": "after restart", "queueState": "Queued"});
-    let (status, _, body) = send(
-        reqwest::Client::new()
-            .patch(second.url(&format!("/sessions/{SESSION_A}")))
-            .header("Cookie", l.cookie_header())
-            .json(&patch),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    assert_patched(&before, &parse(&body), &patch, &users.ada);
-    let (status, _, body) = send(
-        reqwest::Client::new()
-            .get(second.url(&format!("/sessions/{SESSION_A}")))
-            .header("Cookie", temp.cookie_header()),
-    )
-    .await;
+    let res = second.patch_session(SESSION, &patch).with_login(&l).await;
+    assert_eq!(res.status, 200, "{}", res.text);
     assert_eq!(
-        status,
-        StatusCode::OK,
-        "a session without rememberMe survives too: {body}"
+        res.json(),
+        patched(&before, &patch, &users.ada, &res.json())
+    );
+    let res = second.get_session(SESSION).with_login(&temp).await;
+    assert_eq!(
+        res.status, 200,
+        "a session without rememberMe survives too: {}",
+        res.text
     );
     second.stop().await;
 }
@@ -151,29 +117,21 @@ async fn an_expired_session_is_refused() {
     auth.remember_ttl = Duration::from_millis(1000);
     let app = TestApp::builder().auth(auth).spawn().await;
     seed(app.pool()).await;
-    let temp = login(&app, EMAIL, PASSWORD, false).await;
-    let perm = login(&app, EMAIL, PASSWORD, true).await;
-    assert_eq!((temp.status, perm.status), (StatusCode::OK, StatusCode::OK));
-    let get = |l: &Login| {
-        app.http
-            .get(app.url(&format!("/sessions/{SESSION_A}")))
-            .header("Cookie", l.cookie_header())
-    };
+    let temp = app.login(&ADA, false).await;
+    let perm = app.login(&ADA, true).await;
+    assert_eq!((temp.status(), perm.status()), (200, 200));
     // Valid at first (the TTL is short, not zero): checked on the later login.
-    assert_eq!(send(get(&perm)).await.0, StatusCode::OK);
+    assert_eq!(app.get_session(SESSION).with_login(&perm).await.status, 200);
     tokio::time::sleep(Duration::from_millis(1200)).await;
     for l in [&temp, &perm] {
-        let (status, headers, body) = send(get(l)).await;
-        assert_401(status, &headers, &body, &not_authenticated());
-        let (status, _, body) = send(
-            app.http
-                .get(app.url("/auth/status"))
-                .header("Cookie", l.cookie_header()),
-        )
-        .await;
+        app.get_session(SESSION)
+            .with_login(l)
+            .await
+            .assert_401(&not_authenticated());
+        let res = app.auth_status().with_login(l).await;
         assert_eq!(
-            (status, body.as_str()),
-            (StatusCode::OK, r#"{"isAuthenticated":false}"#)
+            (res.status, res.text.as_str()),
+            (200, r#"{"isAuthenticated":false}"#)
         );
     }
 }
@@ -184,41 +142,33 @@ async fn an_expired_session_is_refused() {
 
 pub(super) fn ada_user_info(user_id: &str) -> String {
     format!(
-        r#"{{"id":"{user_id}","isAuthenticated":true,"firstName":"Ada","lastName":"Lovelace","name":"{NAME}","emailAddress":"{EMAIL}","roles":["Manager"],"accountIds":["{ACCOUNT_A}"],"accountNames":["Account {ACCOUNT_A}"]}}"#
+        r#"{{"id":"{user_id}","isAuthenticated":true,"firstName":"Ada","lastName":"Lovelace","name":"{}","emailAddress":"{}","roles":["Manager"],"accountIds":["{ACCOUNT}"],"accountNames":["Account {ACCOUNT}"]}}"#,
+        ADA.name.unwrap(),
+        ADA.email
     )
 }
 
 #[tokio::test]
 async fn auth_status_of_a_logged_in_user_is_the_whole_user_info() {
     let (app, users) = seeded_app().await;
-    let l = login(&app, EMAIL, PASSWORD, true).await;
-    let by_cookie = app
-        .http
-        .get(app.url("/auth/status"))
-        .header("Cookie", l.cookie_header());
-    let by_basic = app
-        .http
-        .get(app.url("/auth/status"))
-        .basic_auth(EMAIL, Some(PASSWORD));
-    for (label, req) in [("cookie", by_cookie), ("basic", by_basic)] {
-        let (status, headers, body) = send(req).await;
-        assert_eq!(status, StatusCode::OK, "{label}");
-        assert_eq!(content_type(&headers), JSON, "{label}");
-        assert_eq!(body, ada_user_info(&users.ada), "{label}");
+    let l = app.login(&ADA, true).await;
+    let by_cookie = app.auth_status().with_login(&l);
+    let by_basic = app.auth_status().signed_in_as(&ADA);
+    for (label, call) in [("cookie", by_cookie), ("basic", by_basic)] {
+        let res = call.await;
+        assert_eq!(res.status, 200, "{label}");
+        assert_eq!(res.content_type(), JSON_UTF8, "{label}");
+        assert_eq!(res.text, ada_user_info(&users.ada), "{label}");
     }
     // A user without a display name: name is the e-mail, no first or last name.
-    let (status, _, body) = send(
-        app.http
-            .get(app.url("/auth/status"))
-            .basic_auth(OTHER_EMAIL, Some(OTHER_PASSWORD)),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
+    let res = app.auth_status().signed_in_as(&GRACE).await;
+    assert_eq!(res.status, 200);
     assert_eq!(
-        body,
+        res.text,
         format!(
-            r#"{{"id":"{}","isAuthenticated":true,"name":"{OTHER_EMAIL}","emailAddress":"{OTHER_EMAIL}","roles":["User"],"accountIds":["{ACCOUNT_B}"],"accountNames":["Account {ACCOUNT_B}"]}}"#,
-            users.grace
+            r#"{{"id":"{}","isAuthenticated":true,"name":"{email}","emailAddress":"{email}","roles":["User"],"accountIds":["{OTHER_ACCOUNT}"],"accountNames":["Account {OTHER_ACCOUNT}"]}}"#,
+            users.grace,
+            email = GRACE.email
         )
     );
 }
@@ -226,58 +176,45 @@ async fn auth_status_of_a_logged_in_user_is_the_whole_user_info() {
 #[tokio::test]
 async fn auth_status_of_an_anonymous_caller_is_not_authenticated_without_a_401() {
     let (app, _) = seeded_app().await;
-    let (status, headers, body) = send(app.http.get(app.url("/auth/status"))).await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(content_type(&headers), JSON);
-    assert!(headers.get("www-authenticate").is_none());
-    assert_eq!(body, r#"{"isAuthenticated":false}"#);
+    let res = app.auth_status().await;
+    assert_eq!(res.status, 200);
+    assert_eq!(res.content_type(), JSON_UTF8);
+    assert!(res.header("www-authenticate").is_none());
+    assert_eq!(res.text, r#"{"isAuthenticated":false}"#);
 }
 
 #[tokio::test]
 async fn auth_status_with_bad_credentials_is_not_authenticated_without_a_401() {
     let (app, _) = seeded_app().await;
-    let status_url = app.url("/auth/status");
     let cases = [
-        (
-            "wrong password",
-            app.http.get(&status_url).basic_auth(EMAIL, Some("nope")),
-        ),
+        ("wrong password", app.auth_status().basic(ADA.email, "nope")),
         (
             "unknown user",
-            app.http
-                .get(&status_url)
-                .basic_auth("nobody@example.com", Some("x")),
+            app.auth_status().basic("nobody@example.com", "x"),
         ),
         (
             "bogus session cookie",
-            app.http
-                .get(&status_url)
-                .header("Cookie", "ss-id=AAAAAAAAAAAAAAAAAAAAAAAA"),
+            app.auth_status().cookie("ss-id=AAAAAAAAAAAAAAAAAAAAAAAA"),
         ),
         (
             "bogus X-ss-pid",
-            app.http
-                .get(&status_url)
+            app.auth_status()
                 .header("X-ss-pid", "AAAA")
                 .header("X-ss-opt", "perm"),
         ),
         (
             "bogus bearer key",
-            app.http
-                .get(&status_url)
-                .bearer_auth("vk_0000000000000000_00"),
+            app.auth_status().bearer("vk_0000000000000000_00"),
         ),
         (
             "undecodable basic",
-            app.http
-                .get(&status_url)
-                .header("Authorization", "Basic !!!"),
+            app.auth_status().authorization("Basic !!!"),
         ),
     ];
-    for (label, req) in cases {
-        let (status, headers, body) = send(req).await;
-        assert_eq!(status, StatusCode::OK, "{label}: {body}");
-        assert!(headers.get("www-authenticate").is_none(), "{label}");
-        assert_eq!(body, r#"{"isAuthenticated":false}"#, "{label}");
+    for (label, call) in cases {
+        let res = call.await;
+        assert_eq!(res.status, 200, "{label}: {}", res.text);
+        assert!(res.header("www-authenticate").is_none(), "{label}");
+        assert_eq!(res.text, r#"{"isAuthenticated":false}"#, "{label}");
     }
 }

@@ -10,45 +10,44 @@ use super::*;
 async fn the_logs_never_contain_a_password_api_key_session_id_or_basic_header() {
     let db = TestDb::new().await;
     seed(&db.pool).await;
-    let (key, _) = add_api_key(&db.url, EMAIL, "log check");
+    let (key, _) = add_api_key(&db.url, ADA.email, "log check");
     let server = ServerProcess::command(&db.url)
         .env("RUST_LOG", "debug")
         .spawn()
         .await;
-    let http = reqwest::Client::new();
-    let base = server.base_url.clone();
+    let server_api = Remote::new(&server.base_url);
 
-    let l = login_ok(&base, true).await;
-    let temp = login_ok(&base, false).await;
-    let failed = login_at(&base, EMAIL, "Wr0ng-Secret-Guess", false).await;
-    assert_eq!(failed.status, StatusCode::UNAUTHORIZED);
-    let session_url = format!("{base}/sessions/{SESSION_A}");
-    let basic = basic_header(EMAIL, PASSWORD);
+    let l = server_api.login(&ADA, true).await;
+    let temp = server_api.login(&ADA, false).await;
+    let failed = server_api
+        .try_login(ADA.email, "Wr0ng-Secret-Guess", false)
+        .await;
+    assert_eq!(failed.status(), 401);
+    let basic = basic_header(ADA.email, ADA.password);
     let key_basic = basic_header(&key, "");
-    let requests = [
-        http.get(&session_url).header("Authorization", &basic),
-        http.patch(&session_url)
-            .header("Authorization", &basic)
-            .json(&json!({"consoleData": "basic"})),
-        http.get(&session_url).bearer_auth(&key),
-        http.get(&session_url).header("Authorization", &key_basic),
-        http.get(&session_url).header("Cookie", l.cookie_header()),
-        http.patch(&session_url)
-            .header("Cookie", temp.cookie_header())
-            .json(&json!({"consoleData": "cookie"})),
-        http.get(&session_url)
-            .header("X-ss-pid", l.live_id())
+    let calls = [
+        server_api.get_session(SESSION).authorization(&basic),
+        server_api
+            .patch_session(SESSION, &json!({"consoleData": "basic"}))
+            .authorization(&basic),
+        server_api.get_session(SESSION).bearer(&key),
+        server_api.get_session(SESSION).authorization(&key_basic),
+        server_api.get_session(SESSION).with_login(&l),
+        server_api
+            .patch_session(SESSION, &json!({"consoleData": "cookie"}))
+            .with_login(&temp),
+        server_api
+            .get_session(SESSION)
+            .header("X-ss-pid", &l.live_id())
             .header("X-ss-opt", "perm"),
-        http.get(format!("{base}/auth/status"))
-            .header("Cookie", l.cookie_header()),
-        http.post(format!("{base}/auth/logout"))
-            .header("Cookie", l.cookie_header()),
+        server_api.auth_status().with_login(&l),
+        server_api.logout().with_login(&l),
     ];
-    for req in requests {
-        let (status, _, body) = send(req).await;
-        assert_eq!(status, StatusCode::OK, "{body}");
+    for call in calls {
+        let res = call.await;
+        assert_eq!(res.status, 200, "{}", res.text);
     }
-    drop(http);
+    drop(server_api);
     let (status, logs) = server.stop().await;
     assert!(status.success(), "the server exited with {status}:\n{logs}");
     assert!(logs.contains("listening on"), "the capture works:\n{logs}");
@@ -60,7 +59,7 @@ async fn the_logs_never_contain_a_password_api_key_session_id_or_basic_header() 
     let basic_value = basic.trim_start_matches("Basic ").to_string();
     let key_basic_value = key_basic.trim_start_matches("Basic ").to_string();
     let secrets = [
-        ("password", PASSWORD.to_string()),
+        ("password", ADA.password.to_string()),
         ("failed password", "Wr0ng-Secret-Guess".to_string()),
         ("API key", key.clone()),
         (
@@ -88,30 +87,22 @@ async fn a_stranger_locking_a_user_name_does_not_lock_out_a_client_that_already_
     let app = TestApp::builder().auth(auth).spawn().await;
     seed(app.pool()).await;
     let get = |password: &str| {
-        app.http
-            .get(app.url(&format!("/sessions/{SESSION_A}")))
-            .basic_auth(EMAIL, Some(password))
-            .send()
+        let call = app.get_session(SESSION).basic(ADA.email, password);
+        async move { call.await.status }
     };
-    assert_eq!(get(PASSWORD).await.unwrap().status(), StatusCode::OK);
+    assert_eq!(get(ADA.password).await, 200);
     // A stranger guesses until the name is locked.
     for _ in 0..3 {
-        assert_eq!(
-            get("guess").await.unwrap().status(),
-            StatusCode::UNAUTHORIZED
-        );
+        assert_eq!(get("guess").await, 401);
     }
-    assert_eq!(
-        get("guess").await.unwrap().status(),
-        StatusCode::TOO_MANY_REQUESTS
-    );
+    assert_eq!(get("guess").await, 429);
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     // Act: the integration's next request must verify again (its entry expired).
-    let integration = get(PASSWORD).await.unwrap().status();
-    let stranger = get("guess").await.unwrap().status();
+    let integration = get(ADA.password).await;
+    let stranger = get("guess").await;
 
     // Assert
-    assert_eq!(integration, StatusCode::OK);
-    assert_eq!(stranger, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(integration, 200);
+    assert_eq!(stranger, 429);
 }

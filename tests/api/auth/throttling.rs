@@ -9,59 +9,54 @@ use super::*;
 #[tokio::test]
 async fn a_wrong_password_and_an_unknown_user_get_identical_answers() {
     let (app, _) = seeded_app().await;
-    let answer = |res: (StatusCode, HeaderMap, String)| {
-        let (status, headers, body) = res;
-        let mut kept: Vec<(String, String)> = headers
+    let answer = |res: Response| {
+        let mut kept: Vec<(String, String)> = res
+            .headers
             .iter()
             // Per-response values: the date and the request id.
             .filter(|(k, _)| *k != "date" && *k != "content-length" && *k != "x-request-id")
             .map(|(k, v)| (k.to_string(), v.to_str().unwrap().to_string()))
             .collect();
         kept.sort();
-        (status, kept, body)
+        (res.status, kept, res.text)
     };
     let login_as = |user: &str, password: &str| {
-        app.http
-            .post(app.url("/auth/credentials"))
+        app.authenticate("/auth/credentials")
             .json(&json!({"userName": user, "password": password}))
     };
-    let wrong = answer(send(login_as(EMAIL, "wrong-password")).await);
-    let unknown = answer(send(login_as("nobody@example.com", "wrong-password")).await);
-    assert_eq!(wrong.0, StatusCode::UNAUTHORIZED);
+    let wrong = answer(login_as(ADA.email, "wrong-password").await);
+    let unknown = answer(login_as("nobody@example.com", "wrong-password").await);
+    assert_eq!(wrong.0, 401);
     assert_eq!(wrong.2, invalid_credentials());
     assert_eq!(wrong, unknown, "login: wrong password vs unknown user");
 
-    let basic = |user: &str| {
-        app.http
-            .get(app.url(&format!("/sessions/{SESSION_A}")))
-            .basic_auth(user, Some("wrong-password"))
-    };
-    let wrong = answer(send(basic(EMAIL)).await);
-    let unknown = answer(send(basic("nobody@example.com")).await);
-    assert_eq!(wrong.0, StatusCode::UNAUTHORIZED);
+    let basic = |user: &str| app.get_session(SESSION).basic(user, "wrong-password");
+    let wrong = answer(basic(ADA.email).await);
+    let unknown = answer(basic("nobody@example.com").await);
+    assert_eq!(wrong.0, 401);
     assert_eq!(wrong.2, invalid_credentials());
     assert_eq!(wrong, unknown, "Basic: wrong password vs unknown user");
 
     // A PATCH with either gets the same whole 401 and changes nothing. (Merged from the
     // sessions tests' `a_wrong_password_and_an_unknown_user_get_the_same_401`.)
     let patch = |user: &str, password: &str| {
-        app.patch_session(SESSION_A, &json!({"consoleData": "x"}))
+        app.patch_session(SESSION, &json!({"consoleData": "x"}))
             .basic(user, password)
     };
-    let wrong = patch(EMAIL, "not the password").await.reply();
-    let unknown = patch("nobody@example.com", PASSWORD).await.reply();
+    let wrong = patch(ADA.email, "not the password").await.reply();
+    let unknown = patch("nobody@example.com", ADA.password).await.reply();
     assert_eq!(wrong, Reply::unauthorized("Invalid Username or Password"));
     assert_eq!(unknown, wrong);
-    assert_eq!(stored(app.pool(), SESSION_A).await["consoleData"], ORIG);
+    assert_eq!(stored(app.pool(), SESSION).await["consoleData"], ORIG);
 }
 
 #[tokio::test]
 async fn a_failed_login_leaves_no_session_row_and_sets_no_cookie() {
     let (app, _) = seeded_app().await;
-    for (user, password) in [(EMAIL, "wrong"), ("nobody@example.com", PASSWORD)] {
-        let l = login(&app, user, password, true).await;
-        assert_eq!(l.status, StatusCode::UNAUTHORIZED);
-        assert_eq!(l.body, invalid_credentials());
+    for (user, password) in [(ADA.email, "wrong"), ("nobody@example.com", ADA.password)] {
+        let l = app.try_login(user, password, true).await;
+        assert_eq!(l.status(), 401);
+        assert_eq!(l.body(), invalid_credentials());
         assert!(l.cookies.is_empty(), "{:?}", l.cookies);
     }
     assert_eq!(
@@ -83,29 +78,29 @@ async fn repeated_failures_lock_only_that_user_name_until_the_lockout_ends() {
     let app = TestApp::builder().auth(quick_throttle()).spawn().await;
     seed(app.pool()).await;
     for attempt in 1..=2 {
-        let l = login(&app, EMAIL, "wrong", false).await;
-        assert_eq!(l.status, StatusCode::UNAUTHORIZED, "attempt {attempt}");
-        assert_eq!(l.body, invalid_credentials());
+        let l = app.try_login(ADA.email, "wrong", false).await;
+        assert_eq!(l.status(), 401, "attempt {attempt}");
+        assert_eq!(l.body(), invalid_credentials());
     }
     // The third failure reaches the limit (its own answer is the subject of another test).
-    let third = login(&app, EMAIL.to_uppercase().as_str(), "wrong", false).await;
-    assert!(
-        [StatusCode::UNAUTHORIZED, StatusCode::TOO_MANY_REQUESTS].contains(&third.status),
-        "{}",
-        third.body
-    );
+    let third = app
+        .try_login(&ADA.email.to_uppercase(), "wrong", false)
+        .await;
+    assert!([401, 429].contains(&third.status()), "{}", third.body());
 
     // Locked: even the right password is refused, with Retry-After and a ResponseStatus.
-    let l = login(&app, EMAIL, PASSWORD, false).await;
-    assert_eq!(l.status, StatusCode::TOO_MANY_REQUESTS, "{}", l.body);
-    let retry_after: u64 = header(&l.headers, "retry-after")
+    let l = app.try_login(ADA.email, ADA.password, false).await;
+    assert_eq!(l.status(), 429, "{}", l.body());
+    let retry_after: u64 = l
+        .response
+        .header("retry-after")
         .expect("Retry-After")
         .parse()
         .unwrap();
     assert!((1..=2).contains(&retry_after), "Retry-After {retry_after}");
-    assert_eq!(content_type(&l.headers), JSON);
+    assert_eq!(l.response.content_type(), JSON_UTF8);
     assert_eq!(
-        l.body,
+        l.body(),
         status_json(
             "TooManyRequests",
             &format!(
@@ -115,25 +110,20 @@ async fn repeated_failures_lock_only_that_user_name_until_the_lockout_ends() {
     );
     assert!(l.cookies.is_empty());
     // Basic with the right password is locked as well (same user name).
-    let (status, headers, _) = send(
-        app.http
-            .get(app.url(&format!("/sessions/{SESSION_A}")))
-            .basic_auth(EMAIL, Some(PASSWORD)),
-    )
-    .await;
-    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
-    assert!(headers.get("retry-after").is_some());
+    let res = app.get_session(SESSION).signed_in_as(&ADA).await;
+    assert_eq!(res.status, 429);
+    assert!(res.header("retry-after").is_some());
 
     // Another user is not slowed down.
     let started = std::time::Instant::now();
-    let other = login(&app, OTHER_EMAIL, OTHER_PASSWORD, false).await;
-    assert_eq!(other.status, StatusCode::OK, "{}", other.body);
+    let other = app.try_login(GRACE.email, GRACE.password, false).await;
+    assert_eq!(other.status(), 200, "{}", other.body());
     assert!(started.elapsed() < Duration::from_secs(1));
 
     // After the lockout the right password works.
     tokio::time::sleep(Duration::from_millis(2200)).await;
-    let l = login(&app, EMAIL, PASSWORD, false).await;
-    assert_eq!(l.status, StatusCode::OK, "{}", l.body);
+    let l = app.try_login(ADA.email, ADA.password, false).await;
+    assert_eq!(l.status(), 200, "{}", l.body());
 }
 
 #[tokio::test]
@@ -145,22 +135,12 @@ async fn the_failure_that_reaches_the_limit_is_answered_401_and_the_lock_starts_
     let app = TestApp::builder().auth(quick_throttle()).spawn().await;
     seed(app.pool()).await;
     for attempt in 1..=3 {
-        let l = login(&app, EMAIL, "wrong", false).await;
-        assert_eq!(
-            l.status,
-            StatusCode::UNAUTHORIZED,
-            "attempt {attempt}: {}",
-            l.body
-        );
-        assert_eq!(l.body, invalid_credentials(), "attempt {attempt}");
+        let l = app.try_login(ADA.email, "wrong", false).await;
+        assert_eq!(l.status(), 401, "attempt {attempt}: {}", l.body());
+        assert_eq!(l.body(), invalid_credentials(), "attempt {attempt}");
     }
-    let l = login(&app, EMAIL, PASSWORD, false).await;
-    assert_eq!(
-        l.status,
-        StatusCode::TOO_MANY_REQUESTS,
-        "attempt 4: {}",
-        l.body
-    );
+    let l = app.try_login(ADA.email, ADA.password, false).await;
+    assert_eq!(l.status(), 429, "attempt 4: {}", l.body());
 }
 
 #[tokio::test]
@@ -170,21 +150,14 @@ async fn concurrent_failed_logins_cannot_exceed_the_limit() {
     let app = TestApp::builder().auth(quick_throttle()).spawn().await;
     seed(app.pool()).await;
     let attempts = (0..20).map(|i| {
-        let req = app
-            .http
-            .post(app.url("/auth/credentials"))
-            .json(&json!({"userName": EMAIL, "password": format!("guess-{i}")}));
-        async move { req.send().await.unwrap().status() }
+        let call = app
+            .authenticate("/auth/credentials")
+            .json(&json!({"userName": ADA.email, "password": format!("guess-{i}")}));
+        async move { call.await.status }
     });
     let statuses = futures_util::future::join_all(attempts).await;
-    let verified = statuses
-        .iter()
-        .filter(|s| **s == StatusCode::UNAUTHORIZED)
-        .count();
-    let locked = statuses
-        .iter()
-        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
-        .count();
+    let verified = statuses.iter().filter(|s| **s == 401).count();
+    let locked = statuses.iter().filter(|s| **s == 429).count();
     assert_eq!(verified + locked, statuses.len(), "{statuses:?}");
     assert!(
         verified <= 3,
@@ -200,17 +173,12 @@ async fn a_failed_xml_login_answers_an_authenticate_response_with_its_response_s
     // the .NET XmlServiceClient reads the ResponseStatus from an AuthenticateResponse.
     let (app, _) = seeded_app().await;
     let body = format!(
-        r#"<Authenticate xmlns="http://schemas.servicestack.net/types"><provider>credentials</provider><UserName>{EMAIL}</UserName><Password>wrong</Password></Authenticate>"#
+        r#"<Authenticate xmlns="http://schemas.servicestack.net/types"><provider>credentials</provider><UserName>{}</UserName><Password>wrong</Password></Authenticate>"#,
+        ADA.email
     );
-    let (status, headers, body) = send(
-        app.http
-            .post(app.url("/auth/credentials"))
-            .header("Content-Type", "application/xml")
-            .body(body),
-    )
-    .await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert_eq!(content_type(&headers), XML);
+    let res = app.authenticate("/auth/credentials").body(XML, body).await;
+    assert_eq!(res.status, 401);
+    assert_eq!(res.content_type(), XML);
     let want = concat!(
         r#"<?xml version="1.0" encoding="utf-8"?>"#,
         r#"<AuthenticateResponse xmlns:i="http://www.w3.org/2001/XMLSchema-instance" xmlns="http://schemas.servicestack.net/types">"#,
@@ -223,19 +191,21 @@ async fn a_failed_xml_login_answers_an_authenticate_response_with_its_response_s
         r#"<Meta xmlns:d2p1="http://schemas.microsoft.com/2003/10/Serialization/Arrays" i:nil="true" />"#,
         "</AuthenticateResponse>"
     );
-    assert_eq!(body, want);
+    assert_eq!(res.text, want);
 }
 
 #[tokio::test]
 async fn a_get_login_with_the_password_in_the_url_is_refused() {
     let (app, _) = seeded_app().await;
-    let (status, _, body) = send(app.http.get(app.url(&format!(
-        "/auth/credentials?userName={EMAIL}&password={PASSWORD}"
-    ))))
-    .await;
-    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{body}");
+    let res = app
+        .get(&format!(
+            "/auth/credentials?userName={}&password={}",
+            ADA.email, ADA.password
+        ))
+        .await;
+    assert_eq!(res.status, 405, "{}", res.text);
     assert_eq!(
-        body,
+        res.text,
         status_json(
             "NotImplementedException",
             "GET Authenticate requests are disabled; use POST"

@@ -12,6 +12,8 @@ use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 use std::time::{Duration, Instant};
 
+/// The request content type of a JSON body.
+pub const JSON: &str = "application/json";
 pub const JSON_UTF8: &str = "application/json; charset=utf-8";
 pub const XML: &str = "application/xml";
 pub const FORM: &str = "application/x-www-form-urlencoded";
@@ -44,6 +46,11 @@ impl Call {
         Call::new(self.req.bearer_auth(token))
     }
 
+    /// A `Cookie` header as given (a replayed, partial or bogus set of cookies).
+    pub fn cookie(self, cookies: &str) -> Call {
+        self.header("Cookie", cookies)
+    }
+
     /// The cookies a browser sends back after `login`.
     pub fn with_login(self, login: &Login) -> Call {
         self.header("Cookie", &login.cookie_header())
@@ -55,12 +62,40 @@ impl Call {
 
     /// A JSON body (`Content-Type: application/json`).
     pub fn json(self, body: &Value) -> Call {
-        self.body("application/json", body.to_string())
+        self.body(JSON, body.to_string())
+    }
+
+    /// A JSON body given as text (malformed JSON, exact bytes).
+    pub fn json_text(self, body: impl Into<reqwest::Body>) -> Call {
+        self.body(JSON, body)
+    }
+
+    /// `Accept: {media_type}`.
+    pub fn accept(self, media_type: &str) -> Call {
+        self.header("Accept", media_type)
+    }
+
+    /// An `Authorization` header as given (a Basic header of a key, an undecodable one, ...).
+    pub fn authorization(self, value: &str) -> Call {
+        self.header("Authorization", value)
+    }
+
+    /// Sends and reads the answer as a login (its cookies parsed).
+    pub async fn login(self) -> Login {
+        Login::from_response(self.await)
     }
 
     /// A body of any content type.
     pub fn body(self, content_type: &str, body: impl Into<reqwest::Body>) -> Call {
         Call::new(self.req.header("Content-Type", content_type).body(body))
+    }
+
+    /// A body with `content_type`, or without a `Content-Type` when it is `None`.
+    pub fn body_as(self, content_type: Option<&str>, body: impl Into<reqwest::Body>) -> Call {
+        match content_type {
+            Some(ct) => self.body(ct, body),
+            None => self.raw_body(body),
+        }
     }
 
     /// A body without a `Content-Type`.
@@ -340,6 +375,30 @@ pub trait Api {
         self.request(Method::POST, path)
     }
 
+    /// `{method} /api/{op}`: ServiceStack's predefined route of an operation (`op` may carry a
+    /// query string, e.g. `GetSession?sessionId=..`).
+    fn api(&self, method: Method, op: &str) -> Call {
+        self.request(method, &format!("/api/{op}"))
+    }
+
+    /// `{method} /json/reply/{op}`.
+    fn json_reply(&self, method: Method, op: &str) -> Call {
+        self.request(method, &format!("/json/reply/{op}"))
+    }
+
+    /// `{method} /xml/reply/{op}`.
+    fn xml_reply(&self, method: Method, op: &str) -> Call {
+        self.request(method, &format!("/xml/reply/{op}"))
+    }
+
+    /// A handle on the same server for another task (same client, so same connection pool).
+    fn remote(&self) -> Remote {
+        Remote {
+            base_url: self.base_url().to_string(),
+            http: self.http().clone(),
+        }
+    }
+
     /// `GET /sessions/{id}`.
     fn get_session(&self, id: &str) -> Call {
         self.get(&format!("/sessions/{id}"))
@@ -355,9 +414,20 @@ pub trait Api {
         self.patch(&format!("/sessions/{id}")).json(body)
     }
 
+    /// `PATCH /sessions/{id}` with a JSON body given as text (malformed, exact bytes).
+    fn patch_session_text(&self, id: &str, body: impl Into<reqwest::Body>) -> Call {
+        self.patch(&format!("/sessions/{id}")).json_text(body)
+    }
+
     /// `PATCH /sessions/{id}` with a DataContract XML body.
     fn patch_session_xml(&self, id: &str, body: impl Into<reqwest::Body>) -> Call {
         self.patch(&format!("/sessions/{id}")).body(XML, body)
+    }
+
+    /// `POST {route}` to the Authenticate operation (`/auth/credentials`, `/auth`,
+    /// `/api/Authenticate`, ...); the body is the caller's.
+    fn authenticate(&self, route: &str) -> Call {
+        self.post(route)
     }
 
     /// `POST /auth/credentials` with a JSON body; the answer is not checked.
@@ -367,10 +437,9 @@ pub trait Api {
         password: &str,
         remember_me: bool,
     ) -> impl Future<Output = Login> + Send {
-        let call = self
-            .post("/auth/credentials")
-            .json(&json!({"userName": user, "password": password, "rememberMe": remember_me}));
-        async move { Login::from_response(call.await) }
+        self.authenticate("/auth/credentials")
+            .json(&json!({"userName": user, "password": password, "rememberMe": remember_me}))
+            .login()
     }
 
     /// A successful login of a fixture user: asserts 200.
@@ -404,6 +473,7 @@ impl Api for TestApp {
 }
 
 /// A server known only by its URL (another process), with a client of its own.
+#[derive(Clone)]
 pub struct Remote {
     pub base_url: String,
     pub http: reqwest::Client,

@@ -92,30 +92,44 @@ pub async fn import_texts(pool: &PgPool, docs: &[String]) {
 
 /// The ids of the users [`seed`] creates.
 pub struct Users {
-    pub agent: String,
     pub ada: String,
     pub grace: String,
     pub admin: String,
 }
 
-/// The common world: AGENT, ADA, GRACE and ADMIN; [`full_session`] SESSION (keys of its
-/// members' applicationData in document order) and [`simple_session`] FOREIGN_SESSION.
+/// The accounts world (authentication and authorization): ADA (a Manager of ACCOUNT, with a
+/// display name), GRACE (a User of OTHER_ACCOUNT), ADMIN (a SystemAdministrator who belongs to
+/// ACCOUNT only); [`simple_session`] SESSION in ACCOUNT and FOREIGN_SESSION in OTHER_ACCOUNT.
 pub async fn seed(pool: &PgPool) -> Users {
     let users = Users {
-        agent: add_user(pool, &AGENT).await,
         ada: add_user(pool, &ADA).await,
         grace: add_user(pool, &GRACE).await,
         admin: add_user(pool, &ADMIN).await,
     };
-    import_texts(
+    import(
         pool,
         &[
-            full_session_text(SESSION, ACCOUNT),
-            simple_session(FOREIGN_SESSION, OTHER_ACCOUNT).to_string(),
+            simple_session(SESSION, ACCOUNT),
+            simple_session(FOREIGN_SESSION, OTHER_ACCOUNT),
         ],
     )
     .await;
     users
+}
+
+/// The sessions world: AGENT and [`full_session`] SESSION in ACCOUNT, its members'
+/// applicationData keys in document order. Returns AGENT's id.
+pub async fn seed_agent_with_full_session(pool: &PgPool) -> String {
+    let agent = add_user(pool, &AGENT).await;
+    import_texts(pool, &[full_session_text(SESSION, ACCOUNT)]).await;
+    agent
+}
+
+/// The smallest world: AGENT and [`simple_session`] SESSION in ACCOUNT. Returns AGENT's id.
+pub async fn seed_agent_with_simple_session(pool: &PgPool) -> String {
+    let agent = add_user(pool, &AGENT).await;
+    import(pool, &[simple_session(SESSION, ACCOUNT)]).await;
+    agent
 }
 
 /// A small session: consoleData [`ORIG`], callState Ringing, queueState Queued, a display name
@@ -359,6 +373,11 @@ pub fn patched(doc: &Value, changes: &Value, user_id: &str, body: &Value) -> Val
         .as_str()
         .unwrap_or_else(|| panic!("no dateLastModified in {body}"));
     assert_fresh_timestamp(stamp);
+    assert_ne!(
+        Some(stamp),
+        doc["dateLastModified"].as_str(),
+        "dateLastModified must be the new patch time"
+    );
     let mut expected = with(doc, changes.clone());
     if let Some(o) = expected.as_object_mut() {
         o.remove("sessionId");

@@ -40,8 +40,9 @@ pub mod internals;
 
 pub use app::{TestApp, TestDb};
 pub use calls::{
-    Api, CHALLENGE, Call, FORM, JSON_UTF8, Login, Remote, Reply, Response, XML,
+    Api, CHALLENGE, Call, FORM, JSON, JSON_UTF8, Login, Remote, Reply, Response, XML,
     invalid_credentials, not_authenticated, status_json,
 };
 pub use fixtures::*;
 pub use internals::stored;
+pub use reqwest::Method;

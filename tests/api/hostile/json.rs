@@ -59,7 +59,10 @@ async fn hostile_json_is_400() {
     cases.push(("invalid UTF-8 in a key", b"{\"\xFF\":1}".to_vec()));
     let count = cases.len();
     for (what, body) in cases {
-        let a = patch_json(&app, SESSION, body).await;
+        let a = app
+            .patch_session_text(SESSION, body)
+            .signed_in_as(&AGENT)
+            .await;
         eprintln!("{what}: {} in {:?}", a.status, a.took);
         assert_refused(&a, 400, what);
         assert!(
@@ -69,7 +72,7 @@ async fn hostile_json_is_400() {
         );
     }
     eprintln!("{count} hostile JSON bodies refused");
-    let s = load(&app, SESSION).await;
+    let s = stored(app.pool(), SESSION).await;
     assert_eq!(s["consoleData"], ORIG);
     assert_eq!(s["callState"], "Ringing");
     assert_intact(&app, 1).await;
@@ -87,7 +90,10 @@ async fn deep_json_nesting_under_an_unknown_key_is_400_and_never_a_crash_or_a_ha
             "[".repeat(depth),
             "]".repeat(depth)
         );
-        let a = patch_json(&app, SESSION, body).await;
+        let a = app
+            .patch_session_text(SESSION, body)
+            .signed_in_as(&AGENT)
+            .await;
         assert_refused(
             &a,
             400,
@@ -98,21 +104,27 @@ async fn deep_json_nesting_under_an_unknown_key_is_400_and_never_a_crash_or_a_ha
             "{\"a\":".repeat(depth),
             "}".repeat(depth)
         );
-        let a = patch_json(&app, SESSION, body).await;
+        let a = app
+            .patch_session_text(SESSION, body)
+            .signed_in_as(&AGENT)
+            .await;
         assert_refused(
             &a,
             400,
             &format!("objects {depth} deep under an unknown key"),
         );
     }
-    assert_eq!(load(&app, SESSION).await["consoleData"], ORIG);
+    assert_eq!(stored(app.pool(), SESSION).await["consoleData"], ORIG);
 
     let body = format!(
         "{{\"x\":{}{},\"consoleData\":\"deep\"}}",
         "[".repeat(400_000),
         "]".repeat(400_000)
     );
-    let a = patch_json(&app, SESSION, body).await;
+    let a = app
+        .patch_session_text(SESSION, body)
+        .signed_in_as(&AGENT)
+        .await;
     assert!(a.status == 200 || a.status == 400, "{}", a.text);
     assert!(a.took < HANG_BOUND, "took {:?}", a.took);
     assert_intact(&app, 1).await;
@@ -131,10 +143,13 @@ async fn numbers_sent_for_text_keep_their_literal_digits() {
         "1e999",
         long.as_str(),
     ] {
-        let a = patch_json(&app, SESSION, format!("{{\"consoleData\":{literal}}}")).await;
+        let a = app
+            .patch_session_text(SESSION, format!("{{\"consoleData\":{literal}}}"))
+            .signed_in_as(&AGENT)
+            .await;
         assert_eq!(a.status, 200, "{literal}: {}", a.text);
         assert_eq!(a.json()["consoleData"], literal);
-        assert_eq!(load(&app, SESSION).await["consoleData"], literal);
+        assert_eq!(stored(app.pool(), SESSION).await["consoleData"], literal);
     }
     assert_intact(&app, 1).await;
 }
@@ -143,8 +158,14 @@ async fn numbers_sent_for_text_keep_their_literal_digits() {
 #[tokio::test]
 async fn a_json_body_with_a_utf8_bom_is_read_like_one_without() {
     let app = world().await;
-    let a = patch_json(&app, SESSION, "\u{FEFF}{\"consoleData\":\"after a BOM\"}").await;
+    let a = app
+        .patch_session_text(SESSION, "\u{FEFF}{\"consoleData\":\"after a BOM\"}")
+        .signed_in_as(&AGENT)
+        .await;
     assert_eq!(a.status, 200, "{}", a.text);
     assert_eq!(a.json()["consoleData"], "after a BOM");
-    assert_eq!(load(&app, SESSION).await["consoleData"], "after a BOM");
+    assert_eq!(
+        stored(app.pool(), SESSION).await["consoleData"],
+        "after a BOM"
+    );
 }

@@ -14,7 +14,10 @@ async fn a_body_over_the_limit_is_413_whether_declared_or_streamed() {
     let app = world().await;
     let limit = limits::max_body_bytes();
     let big = format!(r#"{{"consoleData":"{}"}}"#, "x".repeat(limit));
-    let a = patch_json(&app, SESSION, big.clone()).await;
+    let a = app
+        .patch_session_text(SESSION, big.clone())
+        .signed_in_as(&AGENT)
+        .await;
     assert_refused(&a, 413, "declared length");
     assert_eq!(a.error_code(), "RequestEntityTooLarge");
     // Chunked, no Content-Length: refused once the limit is crossed.
@@ -42,19 +45,22 @@ async fn a_body_over_the_limit_is_413_whether_declared_or_streamed() {
         "{open}<ConsoleData>{}</ConsoleData></PatchSession>",
         "x".repeat(limit)
     );
-    assert_refused(&patch_xml(&app, xml).await, 413, "xml");
+    assert_refused(
+        &app.patch_session_xml(SESSION, xml)
+            .signed_in_as(&AGENT)
+            .await,
+        413,
+        "xml",
+    );
     let form = format!("consoleData={}", "x".repeat(limit));
-    let a = send(
-        &app,
-        reqwest::Method::PATCH,
-        &format!("/sessions/{SESSION}"),
-        Some("application/x-www-form-urlencoded"),
-        form,
-    )
-    .await;
+    let a = app
+        .request(Method::PATCH, &format!("/sessions/{SESSION}"))
+        .body(FORM, form)
+        .signed_in_as(&AGENT)
+        .await;
     assert_refused(&a, 413, "form");
     assert_intact(&app, 1).await;
-    assert_eq!(load(&app, SESSION).await["consoleData"], ORIG);
+    assert_eq!(stored(app.pool(), SESSION).await["consoleData"], ORIG);
 }
 
 #[tokio::test]
@@ -63,50 +69,53 @@ async fn console_data_is_bounded_at_64_kib_in_every_format() {
     let app = world().await;
     let max = limits::max_console_data_bytes();
     assert_eq!(max, 64 * 1024);
-    let a = patch_json(
-        &app,
-        SESSION,
-        json!({"consoleData": "x".repeat(max + 1)}).to_string(),
-    )
-    .await;
+    let a = app
+        .patch_session_text(
+            SESSION,
+            json!({"consoleData": "x".repeat(max + 1)}).to_string(),
+        )
+        .signed_in_as(&AGENT)
+        .await;
     assert_refused(&a, 400, "json over");
     assert_eq!(
         a.json()["responseStatus"]["errors"][0]["fieldName"],
         "consoleData"
     );
     // Multi-byte characters count in bytes.
-    let a = patch_json(
-        &app,
-        SESSION,
-        json!({"consoleData": "é".repeat(max / 2 + 1)}).to_string(),
-    )
-    .await;
+    let a = app
+        .patch_session_text(
+            SESSION,
+            json!({"consoleData": "é".repeat(max / 2 + 1)}).to_string(),
+        )
+        .signed_in_as(&AGENT)
+        .await;
     assert_refused(&a, 400, "json multibyte over");
     let xml = format!(
         "{open}<ConsoleData>{}</ConsoleData></PatchSession>",
         "x".repeat(max + 1)
     );
-    assert_refused(&patch_xml(&app, xml).await, 400, "xml over");
-    let a = send(
-        &app,
-        reqwest::Method::PATCH,
-        &format!("/sessions/{SESSION}"),
-        Some("application/x-www-form-urlencoded"),
-        format!("consoleData={}", "x".repeat(max + 1)),
-    )
-    .await;
+    assert_refused(
+        &app.patch_session_xml(SESSION, xml)
+            .signed_in_as(&AGENT)
+            .await,
+        400,
+        "xml over",
+    );
+    let a = app
+        .request(Method::PATCH, &format!("/sessions/{SESSION}"))
+        .body_as(Some(FORM), format!("consoleData={}", "x".repeat(max + 1)))
+        .signed_in_as(&AGENT)
+        .await;
     assert_refused(&a, 400, "form over");
-    assert_eq!(load(&app, SESSION).await["consoleData"], ORIG);
+    assert_eq!(stored(app.pool(), SESSION).await["consoleData"], ORIG);
     // Exactly at the bound is accepted and stored whole.
-    let a = patch_json(
-        &app,
-        SESSION,
-        json!({"consoleData": "y".repeat(max)}).to_string(),
-    )
-    .await;
+    let a = app
+        .patch_session_text(SESSION, json!({"consoleData": "y".repeat(max)}).to_string())
+        .signed_in_as(&AGENT)
+        .await;
     assert_eq!(a.status, 200, "{}", a.text);
     assert_eq!(
-        load(&app, SESSION).await["consoleData"]
+        stored(app.pool(), SESSION).await["consoleData"]
             .as_str()
             .map(str::len),
         Some(max)
@@ -118,24 +127,33 @@ async fn console_data_is_bounded_at_64_kib_in_every_format() {
 async fn ids_are_bounded_at_128_characters_and_urls_of_any_length_are_answered() {
     let app = world().await;
     let max = limits::max_id_chars();
-    let a = patch_json(&app, &"a".repeat(max + 1), "{}").await;
+    let a = app
+        .patch_session_text(&"a".repeat(max + 1), "{}")
+        .signed_in_as(&AGENT)
+        .await;
     assert_refused(&a, 400, "id over");
     assert_eq!(a.error_code(), "InvalidLength");
-    let a = patch_json(&app, &"a".repeat(max), "{}").await;
+    let a = app
+        .patch_session_text(&"a".repeat(max), "{}")
+        .signed_in_as(&AGENT)
+        .await;
     assert_refused(&a, 404, "id at the bound, unknown");
     // An id in the body of the predefined route is bounded too.
-    let a = send(
-        &app,
-        reqwest::Method::PATCH,
-        "/json/reply/PatchSession",
-        Some("application/json"),
-        json!({"sessionId": "b".repeat(max + 1)}).to_string(),
-    )
-    .await;
+    let a = app
+        .request(Method::PATCH, "/json/reply/PatchSession")
+        .body_as(
+            Some("application/json"),
+            json!({"sessionId": "b".repeat(max + 1)}).to_string(),
+        )
+        .signed_in_as(&AGENT)
+        .await;
     assert_refused(&a, 400, "body id over");
     // Long URLs: 10 KB is an id over the bound (400); beyond what the HTTP parser takes
     // (64 KiB URIs) the answer is hyper's 414. Either way an answer, and the server lives on.
-    let a = patch_json(&app, &"c".repeat(10_000), "{}").await;
+    let a = app
+        .patch_session_text(&"c".repeat(10_000), "{}")
+        .signed_in_as(&AGENT)
+        .await;
     assert_refused(&a, 400, "10 KB id");
     for len in [70_000, 300_000] {
         let answer = raw_request(
@@ -217,17 +235,18 @@ async fn more_than_256_query_or_form_fields_are_400() {
             .collect::<Vec<_>>()
             .join("&")
     };
-    let form = "application/x-www-form-urlencoded";
-    let a = send(&app, reqwest::Method::PATCH, &path, Some(form), fields(257)).await;
+    let form = FORM;
+    let a = app
+        .request(Method::PATCH, &path)
+        .body(form, fields(257))
+        .signed_in_as(&AGENT)
+        .await;
     assert_refused(&a, 400, "257 form fields");
-    let a = send(
-        &app,
-        reqwest::Method::PATCH,
-        &format!("{path}?{}", fields(257)),
-        None,
-        "",
-    )
-    .await;
+    let a = app
+        .request(Method::PATCH, &format!("{path}?{}", fields(257)))
+        .raw_body("")
+        .signed_in_as(&AGENT)
+        .await;
     assert_refused(&a, 400, "257 query fields");
     let boundary = "XyZ";
     let multipart: String = (0..257)
@@ -236,38 +255,36 @@ async fn more_than_256_query_or_form_fields_are_400() {
         })
         .chain(std::iter::once(format!("--{boundary}--\r\n")))
         .collect();
-    let a = send(
-        &app,
-        reqwest::Method::PATCH,
-        &path,
-        Some(&format!("multipart/form-data; boundary={boundary}")),
-        multipart,
-    )
-    .await;
+    let a = app
+        .request(Method::PATCH, &path)
+        .body(
+            &format!("multipart/form-data; boundary={boundary}"),
+            multipart,
+        )
+        .signed_in_as(&AGENT)
+        .await;
     assert_refused(&a, 400, "257 multipart fields");
     // 100 000 fields: refused as quickly.
-    let a = send(
-        &app,
-        reqwest::Method::PATCH,
-        &path,
-        Some(form),
-        fields(100_000),
-    )
-    .await;
+    let a = app
+        .request(Method::PATCH, &path)
+        .body(form, fields(100_000))
+        .signed_in_as(&AGENT)
+        .await;
     assert_refused(&a, 400, "100 000 form fields");
-    assert_eq!(load(&app, SESSION).await["consoleData"], ORIG);
+    assert_eq!(stored(app.pool(), SESSION).await["consoleData"], ORIG);
     // 256 is allowed.
-    let a = send(&app, reqwest::Method::PATCH, &path, Some(form), fields(256)).await;
+    let a = app
+        .request(Method::PATCH, &path)
+        .body(form, fields(256))
+        .signed_in_as(&AGENT)
+        .await;
     assert_eq!(a.status, 200, "{}", a.text);
-    let a = send(
-        &app,
-        reqwest::Method::PATCH,
-        &format!("{path}?{}", fields(256)),
-        None,
-        "",
-    )
-    .await;
+    let a = app
+        .request(Method::PATCH, &format!("{path}?{}", fields(256)))
+        .raw_body("")
+        .signed_in_as(&AGENT)
+        .await;
     assert_eq!(a.status, 200, "{}", a.text);
-    assert_eq!(load(&app, SESSION).await["consoleData"], "many");
+    assert_eq!(stored(app.pool(), SESSION).await["consoleData"], "many");
     assert_intact(&app, 1).await;
 }

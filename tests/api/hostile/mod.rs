@@ -9,24 +9,17 @@ mod values;
 mod xml;
 
 use crate::helpers::*;
-use serde_json::Value;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// "Did not hang": far above anything a refusal should take, even in a debug build.
 const HANG_BOUND: Duration = Duration::from_secs(5);
 
-/// AGENT and the [`simple_session`] SESSION.
+/// A server on [`seed_agent_with_simple_session`].
 async fn world() -> TestApp {
     let app = TestApp::spawn().await;
-    add_user(app.pool(), &AGENT).await;
-    import(app.pool(), &[simple_session(SESSION, ACCOUNT)]).await;
+    seed_agent_with_simple_session(app.pool()).await;
     app
-}
-
-/// The stored session `id` (which must exist) as JSON.
-async fn load(app: &TestApp, id: &str) -> Value {
-    stored(app.pool(), id).await
 }
 
 /// Percent-encodes every byte but ASCII letters and digits.
@@ -53,41 +46,6 @@ fn assert_refused(a: &Response, status: u16, what: &str) {
     assert!(a.took < HANG_BOUND, "{what}: took {:?}", a.took);
 }
 
-/// AGENT's request with an optional content type.
-async fn send(
-    app: &TestApp,
-    method: reqwest::Method,
-    path: &str,
-    content_type: Option<&str>,
-    body: impl Into<reqwest::Body>,
-) -> Response {
-    let call = app.request(method, path).signed_in_as(&AGENT);
-    match content_type {
-        Some(ct) => call.body(ct, body).await,
-        None => call.raw_body(body).await,
-    }
-}
-
-/// AGENT's JSON PATCH of session `id` (percent-encoded into the path).
-async fn patch_json(app: &TestApp, id: &str, body: impl Into<reqwest::Body>) -> Response {
-    let path = format!("/sessions/{}", encode(id));
-    send(
-        app,
-        reqwest::Method::PATCH,
-        &path,
-        Some("application/json"),
-        body,
-    )
-    .await
-}
-
-/// AGENT's XML PATCH of SESSION.
-async fn patch_xml(app: &TestApp, body: impl Into<reqwest::Body>) -> Response {
-    app.patch_session_xml(SESSION, body)
-        .signed_in_as(&AGENT)
-        .await
-}
-
 /// The sessions table still exists, holds `count` rows, and SESSION is as imported except for
 /// `consoleData` (which a test may have patched).
 async fn assert_intact(app: &TestApp, count: i64) {
@@ -96,7 +54,7 @@ async fn assert_intact(app: &TestApp, count: i64) {
         .await
         .expect("the sessions table still exists");
     assert_eq!(n, count);
-    let s = load(app, SESSION).await;
+    let s = stored(app.pool(), SESSION).await;
     assert_eq!(s["displayName"], "Jane");
     assert_eq!(s["accountId"], ACCOUNT);
     assert_eq!(s["log"].as_array().map(Vec::len), Some(1));

@@ -30,20 +30,20 @@ const NASTY_VALUES: &[&str] = &[
 async fn values_with_quotes_sql_and_unicode_round_trip_through_json_and_xml() {
     let app = world().await;
     for value in NASTY_VALUES {
-        let a = patch_json(&app, SESSION, json!({"consoleData": value}).to_string()).await;
+        let a = app
+            .patch_session_text(SESSION, json!({"consoleData": value}).to_string())
+            .signed_in_as(&AGENT)
+            .await;
         assert_eq!(a.status, 200, "{value:?}: {}", a.text);
         assert_eq!(a.json()["consoleData"], *value, "{value:?}");
         assert_eq!(a.json()["callState"], "Ringing", "{value:?}: injected");
-        assert_eq!(load(&app, SESSION).await["consoleData"], *value);
+        assert_eq!(stored(app.pool(), SESSION).await["consoleData"], *value);
         // The XML answer escapes it so that it reads back the same.
-        let a = send(
-            &app,
-            reqwest::Method::GET,
-            &format!("/sessions/{SESSION}.xml"),
-            None,
-            "",
-        )
-        .await;
+        let a = app
+            .request(Method::GET, &format!("/sessions/{SESSION}.xml"))
+            .raw_body("")
+            .signed_in_as(&AGENT)
+            .await;
         assert_eq!(a.status, 200);
         let back = read_session_info_xml(a.text.as_bytes())
             .unwrap_or_else(|e| panic!("{value:?}: {e}: {}", a.text));
@@ -55,16 +55,13 @@ async fn values_with_quotes_sql_and_unicode_round_trip_through_json_and_xml() {
         let form: String = form_urlencoded::Serializer::new(String::new())
             .append_pair("consoleData", value)
             .finish();
-        let a = send(
-            &app,
-            reqwest::Method::PATCH,
-            &format!("/sessions/{SESSION}"),
-            Some("application/x-www-form-urlencoded"),
-            form,
-        )
-        .await;
+        let a = app
+            .request(Method::PATCH, &format!("/sessions/{SESSION}"))
+            .body(FORM, form)
+            .signed_in_as(&AGENT)
+            .await;
         assert_eq!(a.status, 200, "{value:?}: {}", a.text);
-        assert_eq!(load(&app, SESSION).await["consoleData"], *value);
+        assert_eq!(stored(app.pool(), SESSION).await["consoleData"], *value);
     }
     assert_intact(&app, 1).await;
 }
@@ -109,12 +106,7 @@ async fn nul_bytes_are_refused_cleanly_in_every_input() {
             Some("application/xml"),
             format!("{open}<ConsoleData>&#0;</ConsoleData></PatchSession>"),
         ),
-        (
-            "form",
-            path.clone(),
-            Some("application/x-www-form-urlencoded"),
-            "consoleData=a%00b".into(),
-        ),
+        ("form", path.clone(), Some(FORM), "consoleData=a%00b".into()),
         (
             "query",
             format!("{path}?consoleData=a%00b"),
@@ -130,11 +122,15 @@ async fn nul_bytes_are_refused_cleanly_in_every_input() {
         ),
     ];
     for (what, path, ct, body) in cases {
-        let a = send(&app, reqwest::Method::PATCH, &path, ct, body).await;
+        let a = app
+            .request(Method::PATCH, &path)
+            .body_as(ct, body)
+            .signed_in_as(&AGENT)
+            .await;
         assert_refused(&a, 400, what);
     }
-    assert_eq!(load(&app, SESSION).await["consoleData"], ORIG);
-    assert_eq!(load(&app, SESSION).await["callState"], "Ringing");
+    assert_eq!(stored(app.pool(), SESSION).await["consoleData"], ORIG);
+    assert_eq!(stored(app.pool(), SESSION).await["callState"], "Ringing");
     assert_intact(&app, 1).await;
 }
 
@@ -162,28 +158,31 @@ async fn ids_with_quotes_sql_and_unicode_address_exactly_their_session() {
     .await;
     for id in ids {
         let value = format!("for {id}");
-        let a = patch_json(&app, id, json!({"consoleData": value}).to_string()).await;
+        let a = app
+            .patch_session_text(&encode(id), json!({"consoleData": value}).to_string())
+            .signed_in_as(&AGENT)
+            .await;
         assert_eq!(a.status, 200, "{id:?}: {}", a.text);
         assert_eq!(a.json()["id"], id);
-        assert_eq!(load(&app, id).await["consoleData"], value.as_str());
-        let a = send(
-            &app,
-            reqwest::Method::GET,
-            &format!("/sessions/{}", encode(id)),
-            None,
-            "",
-        )
-        .await;
+        assert_eq!(stored(app.pool(), id).await["consoleData"], value.as_str());
+        let a = app
+            .request(Method::GET, &format!("/sessions/{}", encode(id)))
+            .raw_body("")
+            .signed_in_as(&AGENT)
+            .await;
         assert_eq!(a.status, 200, "{id:?}: {}", a.text);
         assert_eq!(a.json()["consoleData"], value.as_str());
     }
     // Ids that look like SQL but match nothing are a plain 404.
     for id in ["' OR '1'='1", "x' OR 1=1 --", "*", "%25", "_"] {
-        let a = patch_json(&app, id, r#"{"consoleData":"x"}"#).await;
+        let a = app
+            .patch_session_text(&encode(id), r#"{"consoleData":"x"}"#)
+            .signed_in_as(&AGENT)
+            .await;
         assert_refused(&a, 404, id);
     }
     // No other session was touched.
-    assert_eq!(load(&app, SESSION).await["consoleData"], ORIG);
+    assert_eq!(stored(app.pool(), SESSION).await["consoleData"], ORIG);
     assert_intact(&app, 1 + ids.len() as i64).await;
 }
 
@@ -227,7 +226,7 @@ async fn text_xml_cannot_carry_is_refused_in_every_input_naming_the_member() {
         (
             "form",
             path.clone(),
-            Some("application/x-www-form-urlencoded"),
+            Some(FORM),
             "consoleData=a%01b".into(),
             "consoleData",
         ),
@@ -247,7 +246,11 @@ async fn text_xml_cannot_carry_is_refused_in_every_input_naming_the_member() {
         ),
     ];
     for (what, path, ct, body, member) in cases {
-        let a = send(&app, reqwest::Method::PATCH, &path, ct, body).await;
+        let a = app
+            .request(Method::PATCH, &path)
+            .body_as(ct, body)
+            .signed_in_as(&AGENT)
+            .await;
         assert_refused(&a, 400, what);
         // The XML request is answered in XML, the others in JSON: the same ResponseError.
         let field = format!("<FieldName>{member}</FieldName>");
@@ -263,7 +266,7 @@ async fn text_xml_cannot_carry_is_refused_in_every_input_naming_the_member() {
             a.text
         );
     }
-    assert_eq!(load(&app, SESSION).await["consoleData"], ORIG);
+    assert_eq!(stored(app.pool(), SESSION).await["consoleData"], ORIG);
     assert_intact(&app, 1).await;
 
     // Error bodies that quote such input stay well-formed XML: the answer of a GET of an id
@@ -273,11 +276,15 @@ async fn text_xml_cannot_carry_is_refused_in_every_input_naming_the_member() {
         format!("/sessions/{SESSION}.xml?callState=Hold%01"),
     ] {
         let method = if path.contains('?') {
-            reqwest::Method::PATCH
+            Method::PATCH
         } else {
-            reqwest::Method::GET
+            Method::GET
         };
-        let a = send(&app, method, &path, None, "").await;
+        let a = app
+            .request(method, &path)
+            .raw_body("")
+            .signed_in_as(&AGENT)
+            .await;
         assert_eq!(a.status, 400, "{path}: {}", a.text);
         assert!(
             a.text

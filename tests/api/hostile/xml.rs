@@ -150,7 +150,10 @@ async fn hostile_xml_is_400_quickly_with_nothing_fetched_or_expanded() {
     .collect();
     let count = cases.len();
     for (what, body) in cases {
-        let a = patch_xml(&app, body).await;
+        let a = app
+            .patch_session_xml(SESSION, body)
+            .signed_in_as(&AGENT)
+            .await;
         eprintln!("{what}: {} in {:?}", a.status, a.took);
         assert_refused(&a, 400, what);
         assert!(
@@ -166,12 +169,10 @@ async fn hostile_xml_is_400_quickly_with_nothing_fetched_or_expanded() {
         );
     }
     // An XInclude element is just an unknown element: skipped, never followed.
-    let a = patch_xml(
-        &app,
-        format!(
+    let a = app.patch_session_xml(SESSION, format!(
             "{open}<xi:include xmlns:xi=\"http://www.w3.org/2001/XInclude\" href=\"{t}/inc\" parse=\"text\"/><ConsoleData>ok</ConsoleData></PatchSession>"
         ),
-    )
+    ).signed_in_as(&AGENT)
     .await;
     assert_eq!(a.status, 200, "{}", a.text);
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -181,6 +182,6 @@ async fn hostile_xml_is_400_quickly_with_nothing_fetched_or_expanded() {
         "something was fetched"
     );
     eprintln!("{} hostile XML bodies refused", count);
-    assert_eq!(load(&app, SESSION).await["callState"], "Ringing");
+    assert_eq!(stored(app.pool(), SESSION).await["callState"], "Ringing");
     assert_intact(&app, 1).await;
 }

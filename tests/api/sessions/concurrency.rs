@@ -1,48 +1,31 @@
 //! Concurrent writers: no lost update, and a waiting PATCH answers what is stored.
 
 use super::*;
+use std::future::IntoFuture;
 
 // ---------------------------------------------------------------------------------------------
 // Concurrency
 // ---------------------------------------------------------------------------------------------
 
-/// Patches `field` to each of `values` in turn, checking that every answer carries the value
-/// just written.
-async fn patch_field_repeatedly(
-    http: reqwest::Client,
-    url: String,
-    email: String,
-    field: &'static str,
-    values: Vec<String>,
-) {
+/// AGENT patches `field` of SESSION to each of `values` in turn, checking that every answer
+/// carries the value just written.
+async fn patch_field_repeatedly(server: Remote, field: &'static str, values: Vec<String>) {
     for value in values {
-        let res = http
-            .patch(&url)
-            .basic_auth(&email, Some(PASSWORD))
-            .json(&json!({ field: value }))
-            .send()
-            .await
-            .expect("the server answers");
-        let status = res.status().as_u16();
-        let body: Value = res.json().await.expect("JSON");
-        assert_eq!(status, 200, "{body}");
+        let res = server
+            .patch_session(SESSION, &json!({ field: value }))
+            .signed_in_as(&AGENT)
+            .await;
+        let body = res.json();
+        assert_eq!(res.status, 200, "{body}");
         assert_eq!(body[field], json!(value), "{field} in {body}");
     }
 }
 
 /// Runs one task per (field, values) at the same time; returns when all are done.
-async fn race(app: &TestApp, agent: &User, work: Vec<(&'static str, Vec<String>)>) {
+async fn race(app: &TestApp, work: Vec<(&'static str, Vec<String>)>) {
     let tasks: Vec<_> = work
         .into_iter()
-        .map(|(field, values)| {
-            tokio::spawn(patch_field_repeatedly(
-                app.http.clone(),
-                app.url(&format!("/sessions/{SESSION}")),
-                agent.email.clone(),
-                field,
-                values,
-            ))
-        })
+        .map(|(field, values)| tokio::spawn(patch_field_repeatedly(app.remote(), field, values)))
         .collect();
     for task in tasks {
         task.await.expect("the patching task succeeds");
@@ -58,26 +41,21 @@ fn cycle(names: &[&str], len: usize) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_patches_of_call_state_and_console_data_keep_both_final_values() {
     // Arrange
-    let World { app, agent } = world().await;
+    let (app, agent_id) = world().await;
     let console: Vec<String> = (0..20).map(|i| format!("note {i}")).collect();
     // Ends on Passive; consecutive values differ so every patch is a real change.
     let call = cycle(&["Connected", "Hold", "Passive"], 21);
 
     // Act
-    race(
-        &app,
-        &agent,
-        vec![("consoleData", console), ("callState", call)],
-    )
-    .await;
-    let reply = get(&app, Auth::of(&agent), SESSION).await;
+    race(&app, vec![("consoleData", console), ("callState", call)]).await;
+    let reply = app.get_session(SESSION).signed_in_as(&AGENT).await.reply();
 
     // Assert
     let expected = patched(
         &full_session(SESSION, ACCOUNT),
-        json!({"consoleData": "note 19", "callState": "Passive"}),
-        &agent,
-        &reply,
+        &json!({"consoleData": "note 19", "callState": "Passive"}),
+        &agent_id,
+        &reply.body,
     );
     assert_eq!(reply, Reply::ok(expected));
 }
@@ -85,25 +63,20 @@ async fn concurrent_patches_of_call_state_and_console_data_keep_both_final_value
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_patches_of_queue_state_and_hold_reason_keep_both_final_values() {
     // Arrange
-    let World { app, agent } = world().await;
+    let (app, agent_id) = world().await;
     let queue = cycle(&["Hold", "Connected", "Ringing"], 21); // ends on Ringing
     let hold = cycle(&["None", "Transferring"], 20); // ends on Transferring
 
     // Act
-    race(
-        &app,
-        &agent,
-        vec![("queueState", queue), ("holdReason", hold)],
-    )
-    .await;
-    let reply = get(&app, Auth::of(&agent), SESSION).await;
+    race(&app, vec![("queueState", queue), ("holdReason", hold)]).await;
+    let reply = app.get_session(SESSION).signed_in_as(&AGENT).await.reply();
 
     // Assert
     let expected = patched(
         &full_session(SESSION, ACCOUNT),
-        json!({"queueState": "Ringing", "holdReason": "Transferring"}),
-        &agent,
-        &reply,
+        &json!({"queueState": "Ringing", "holdReason": "Transferring"}),
+        &agent_id,
+        &reply.body,
     );
     assert_eq!(reply, Reply::ok(expected));
 }
@@ -111,7 +84,7 @@ async fn concurrent_patches_of_queue_state_and_hold_reason_keep_both_final_value
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_patches_of_all_four_fields_keep_every_final_value() {
     // Arrange
-    let World { app, agent } = world().await;
+    let (app, agent_id) = world().await;
     let work = vec![
         ("consoleData", (0..12).map(|i| format!("c{i}")).collect()),
         ("callState", cycle(&["Connected", "Hold"], 12)),
@@ -120,15 +93,15 @@ async fn concurrent_patches_of_all_four_fields_keep_every_final_value() {
     ];
 
     // Act
-    race(&app, &agent, work).await;
-    let reply = get(&app, Auth::of(&agent), SESSION).await;
+    race(&app, work).await;
+    let reply = app.get_session(SESSION).signed_in_as(&AGENT).await.reply();
 
     // Assert
     let expected = patched(
         &full_session(SESSION, ACCOUNT),
-        json!({"consoleData": "c11", "callState": "Hold", "queueState": "None", "holdReason": "None"}),
-        &agent,
-        &reply,
+        &json!({"consoleData": "c11", "callState": "Hold", "queueState": "None", "holdReason": "None"}),
+        &agent_id,
+        &reply.body,
     );
     assert_eq!(reply, Reply::ok(expected));
 }
@@ -155,70 +128,49 @@ async fn wait_for_a_lock_waiter(pool: &sqlx::PgPool) {
     panic!("the PATCH never waited on the row lock");
 }
 
-/// Holds an uncommitted `UPDATE sessions SET {set}` on SESSION while `patch_body` is sent
-/// as `agent`; commits once the PATCH is blocked on the row lock; returns the PATCH's answer.
-async fn patch_behind_an_uncommitted_writer(
-    app: &TestApp,
-    agent: &User,
-    set: &str,
-    patch_body: Value,
-) -> (u16, Value) {
+/// Holds an uncommitted `UPDATE sessions SET {set}` on SESSION while AGENT sends `patch_body`;
+/// commits once the PATCH is blocked on the row lock; returns the PATCH's answer.
+async fn patch_behind_an_uncommitted_writer(app: &TestApp, set: &str, patch_body: Value) -> Reply {
     let mut writer = app.pool().begin().await.unwrap();
     sqlx::query(&format!("UPDATE sessions SET {set} WHERE id = $1"))
         .bind(SESSION)
         .execute(&mut *writer)
         .await
         .unwrap();
-    let pending = {
-        let http = app.http.clone();
-        let url = app.url(&format!("/sessions/{SESSION}"));
-        let email = agent.email.clone();
-        tokio::spawn(async move {
-            let res = http
-                .patch(url)
-                .basic_auth(email, Some(PASSWORD))
-                .json(&patch_body)
-                .send()
-                .await
-                .unwrap();
-            (res.status().as_u16(), res.json::<Value>().await.unwrap())
-        })
-    };
+    let pending = tokio::spawn(
+        app.remote()
+            .patch_session(SESSION, &patch_body)
+            .signed_in_as(&AGENT)
+            .into_future(),
+    );
     wait_for_a_lock_waiter(app.pool()).await;
     writer.commit().await.unwrap();
-    pending.await.unwrap()
+    pending.await.unwrap().reply()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_patch_that_waited_for_a_concurrent_writer_of_another_field_keeps_that_writers_value() {
     // Arrange
-    let World { app, agent } = world().await;
+    let (app, agent_id) = world().await;
 
     // Act
-    let (status, body) = patch_behind_an_uncommitted_writer(
+    let reply = patch_behind_an_uncommitted_writer(
         &app,
-        &agent,
         "console_data = 'from the other writer'",
         json!({"callState": "Connected"}),
     )
     .await;
 
     // Assert
-    let reply = Reply {
-        status,
-        content_type: Some(JSON_UTF8.into()),
-        www_authenticate: None,
-        body,
-    };
     let expected = patched(
         &full_session(SESSION, ACCOUNT),
-        json!({"consoleData": "from the other writer", "callState": "Connected"}),
-        &agent,
-        &reply,
+        &json!({"consoleData": "from the other writer", "callState": "Connected"}),
+        &agent_id,
+        &reply.body,
     );
     assert_eq!(reply, Reply::ok(expected.clone()));
     assert_eq!(
-        get(&app, Auth::of(&agent), SESSION).await,
+        app.get_session(SESSION).signed_in_as(&AGENT).await.reply(),
         Reply::ok(expected)
     );
 }
@@ -227,12 +179,11 @@ async fn a_patch_that_waited_for_a_concurrent_writer_of_another_field_keeps_that
 async fn a_patch_that_waited_for_a_concurrent_writer_of_the_same_value_answers_the_session_as_stored()
  {
     // Arrange
-    let World { app, agent } = world().await;
+    let (app, _) = world().await;
 
     // Act: the other writer sets consoleData (and its stamp); the PATCH asks for the same value.
-    let (status, body) = patch_behind_an_uncommitted_writer(
+    let reply = patch_behind_an_uncommitted_writer(
         &app,
-        &agent,
         "console_data = 'same', date_last_modified = '2026-11-25T10:00:00.000Z', \
          last_modified_by = 'other-writer'",
         json!({"consoleData": "same"}),
@@ -249,8 +200,8 @@ async fn a_patch_that_waited_for_a_concurrent_writer_of_the_same_value_answers_t
         }),
     );
     assert_eq!(
-        get(&app, Auth::of(&agent), SESSION).await,
+        app.get_session(SESSION).signed_in_as(&AGENT).await.reply(),
         Reply::ok(stored.clone())
     );
-    assert_eq!((status, body), (200, stored));
+    assert_eq!((reply.status, reply.body), (200, stored));
 }

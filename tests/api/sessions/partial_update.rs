@@ -9,27 +9,25 @@ use super::*;
 #[tokio::test]
 async fn a_field_absent_from_the_patch_keeps_its_stored_value() {
     // Arrange
-    let World { app, agent } = world().await;
+    let (app, agent_id) = world().await;
 
     // Act
-    let reply = patch(
-        &app,
-        Auth::of(&agent),
-        SESSION,
-        &json!({"consoleData": "only this"}),
-    )
-    .await;
+    let reply = app
+        .patch_session(SESSION, &json!({"consoleData": "only this"}))
+        .signed_in_as(&AGENT)
+        .await
+        .reply();
 
     // Assert
     let expected = patched(
         &full_session(SESSION, ACCOUNT),
-        json!({"consoleData": "only this"}),
-        &agent,
-        &reply,
+        &json!({"consoleData": "only this"}),
+        &agent_id,
+        &reply.body,
     );
     assert_eq!(reply, Reply::ok(expected.clone()));
     assert_eq!(
-        get(&app, Auth::of(&agent), SESSION).await,
+        app.get_session(SESSION).signed_in_as(&AGENT).await.reply(),
         Reply::ok(expected)
     );
 }
@@ -37,22 +35,26 @@ async fn a_field_absent_from_the_patch_keeps_its_stored_value() {
 #[tokio::test]
 async fn a_null_field_in_the_patch_keeps_its_stored_value() {
     // Arrange
-    let World { app, agent } = world().await;
+    let (app, agent_id) = world().await;
     let body = json!({"consoleData": null, "callState": "Connected", "holdReason": null, "queueState": null});
 
     // Act
-    let reply = patch(&app, Auth::of(&agent), SESSION, &body).await;
+    let reply = app
+        .patch_session(SESSION, &body)
+        .signed_in_as(&AGENT)
+        .await
+        .reply();
 
     // Assert
     let expected = patched(
         &full_session(SESSION, ACCOUNT),
-        json!({"callState": "Connected"}),
-        &agent,
-        &reply,
+        &json!({"callState": "Connected"}),
+        &agent_id,
+        &reply.body,
     );
     assert_eq!(reply, Reply::ok(expected.clone()));
     assert_eq!(
-        get(&app, Auth::of(&agent), SESSION).await,
+        app.get_session(SESSION).signed_in_as(&AGENT).await.reply(),
         Reply::ok(expected)
     );
 }
@@ -60,21 +62,25 @@ async fn a_null_field_in_the_patch_keeps_its_stored_value() {
 #[tokio::test]
 async fn an_empty_console_data_is_stored_as_the_empty_string() {
     // Arrange
-    let World { app, agent } = world().await;
+    let (app, agent_id) = world().await;
 
     // Act
-    let reply = patch(&app, Auth::of(&agent), SESSION, &json!({"consoleData": ""})).await;
+    let reply = app
+        .patch_session(SESSION, &json!({"consoleData": ""}))
+        .signed_in_as(&AGENT)
+        .await
+        .reply();
 
     // Assert
     let expected = patched(
         &full_session(SESSION, ACCOUNT),
-        json!({"consoleData": ""}),
-        &agent,
-        &reply,
+        &json!({"consoleData": ""}),
+        &agent_id,
+        &reply.body,
     );
     assert_eq!(reply, Reply::ok(expected.clone()));
     assert_eq!(
-        get(&app, Auth::of(&agent), SESSION).await,
+        app.get_session(SESSION).signed_in_as(&AGENT).await.reply(),
         Reply::ok(expected)
     );
 }
@@ -82,19 +88,28 @@ async fn an_empty_console_data_is_stored_as_the_empty_string() {
 #[tokio::test]
 async fn enum_names_bind_in_any_case_and_come_back_canonical() {
     // Arrange
-    let World { app, agent } = world().await;
+    let (app, agent_id) = world().await;
     let body = json!({"callState": "pASSIVE", "holdReason": "none", "queueState": "DISCONNECTED"});
 
     // Act
-    let reply = patch(&app, Auth::of(&agent), SESSION, &body).await;
+    let reply = app
+        .patch_session(SESSION, &body)
+        .signed_in_as(&AGENT)
+        .await
+        .reply();
 
     // Assert
     let canonical =
         json!({"callState": "Passive", "holdReason": "None", "queueState": "Disconnected"});
-    let expected = patched(&full_session(SESSION, ACCOUNT), canonical, &agent, &reply);
+    let expected = patched(
+        &full_session(SESSION, ACCOUNT),
+        &canonical,
+        &agent_id,
+        &reply.body,
+    );
     assert_eq!(reply, Reply::ok(expected.clone()));
     assert_eq!(
-        get(&app, Auth::of(&agent), SESSION).await,
+        app.get_session(SESSION).signed_in_as(&AGENT).await.reply(),
         Reply::ok(expected)
     );
 }
@@ -102,22 +117,31 @@ async fn enum_names_bind_in_any_case_and_come_back_canonical() {
 #[tokio::test]
 async fn enum_integer_values_bind_as_their_names() {
     // Arrange
-    let World { app, agent } = world().await;
+    let (app, agent_id) = world().await;
     let body = json!({"callState": 2, "holdReason": 0, "queueState": "3"});
 
     // Act
-    let reply = patch(&app, Auth::of(&agent), SESSION, &body).await;
+    let reply = app
+        .patch_session(SESSION, &body)
+        .signed_in_as(&AGENT)
+        .await
+        .reply();
 
     // Assert
     let names = json!({"callState": "Connected", "holdReason": "None", "queueState": "Connected"});
-    let expected = patched(&full_session(SESSION, ACCOUNT), names, &agent, &reply);
+    let expected = patched(
+        &full_session(SESSION, ACCOUNT),
+        &names,
+        &agent_id,
+        &reply.body,
+    );
     assert_eq!(reply, Reply::ok(expected));
 }
 
 #[tokio::test]
 async fn json_keys_bind_in_any_case() {
     // Arrange
-    let World { app, agent } = world().await;
+    let (app, agent_id) = world().await;
     let body = json!({
         "CallState": "Connected",
         "CONSOLEDATA": "upper",
@@ -126,7 +150,11 @@ async fn json_keys_bind_in_any_case() {
     });
 
     // Act
-    let reply = patch(&app, Auth::of(&agent), SESSION, &body).await;
+    let reply = app
+        .patch_session(SESSION, &body)
+        .signed_in_as(&AGENT)
+        .await
+        .reply();
 
     // Assert
     let changes = json!({
@@ -135,10 +163,15 @@ async fn json_keys_bind_in_any_case() {
         "queueState": "Connected",
         "holdReason": "None"
     });
-    let expected = patched(&full_session(SESSION, ACCOUNT), changes, &agent, &reply);
+    let expected = patched(
+        &full_session(SESSION, ACCOUNT),
+        &changes,
+        &agent_id,
+        &reply.body,
+    );
     assert_eq!(reply, Reply::ok(expected.clone()));
     assert_eq!(
-        get(&app, Auth::of(&agent), SESSION).await,
+        app.get_session(SESSION).signed_in_as(&AGENT).await.reply(),
         Reply::ok(expected)
     );
 }
@@ -146,7 +179,7 @@ async fn json_keys_bind_in_any_case() {
 #[tokio::test]
 async fn unknown_keys_and_non_patchable_session_fields_are_ignored() {
     // Arrange
-    let World { app, agent } = world().await;
+    let (app, agent_id) = world().await;
     let body = json!({
         "consoleData": "kept",
         "favouriteColour": {"nested": [1, 2, {"deep": null}]},
@@ -159,18 +192,22 @@ async fn unknown_keys_and_non_patchable_session_fields_are_ignored() {
     });
 
     // Act
-    let reply = patch(&app, Auth::of(&agent), SESSION, &body).await;
+    let reply = app
+        .patch_session(SESSION, &body)
+        .signed_in_as(&AGENT)
+        .await
+        .reply();
 
     // Assert
     let expected = patched(
         &full_session(SESSION, ACCOUNT),
-        json!({"consoleData": "kept"}),
-        &agent,
-        &reply,
+        &json!({"consoleData": "kept"}),
+        &agent_id,
+        &reply.body,
     );
     assert_eq!(reply, Reply::ok(expected.clone()));
     assert_eq!(
-        get(&app, Auth::of(&agent), SESSION).await,
+        app.get_session(SESSION).signed_in_as(&AGENT).await.reply(),
         Reply::ok(expected)
     );
 }
@@ -178,17 +215,15 @@ async fn unknown_keys_and_non_patchable_session_fields_are_ignored() {
 #[tokio::test]
 async fn a_patch_that_changes_something_stamps_now_and_the_caller() {
     // Arrange
-    let World { app, agent } = world().await;
+    let (app, agent_id) = world().await;
     let before = chrono::Utc::now();
 
     // Act
-    let reply = patch(
-        &app,
-        Auth::of(&agent),
-        SESSION,
-        &json!({"callState": "Connected"}),
-    )
-    .await;
+    let reply = app
+        .patch_session(SESSION, &json!({"callState": "Connected"}))
+        .signed_in_as(&AGENT)
+        .await
+        .reply();
 
     // Assert
     let after = chrono::Utc::now();
@@ -202,7 +237,7 @@ async fn a_patch_that_changes_something_stamps_now_and_the_caller() {
     );
     let expected = with(
         &full_session(SESSION, ACCOUNT),
-        json!({"callState": "Connected", "dateLastModified": stamp, "lastModifiedBy": agent.id}),
+        json!({"callState": "Connected", "dateLastModified": stamp, "lastModifiedBy": agent_id}),
     );
     assert_eq!(reply, Reply::ok(expected));
 }
@@ -210,7 +245,7 @@ async fn a_patch_that_changes_something_stamps_now_and_the_caller() {
 #[tokio::test]
 async fn a_patch_with_the_stored_values_writes_nothing_and_returns_the_session_as_it_is() {
     // Arrange
-    let World { app, agent } = world().await;
+    let (app, _) = world().await;
     let same = json!({
         "consoleData": full_session(SESSION, ACCOUNT)["consoleData"],
         "callState": "ringing",
@@ -219,12 +254,16 @@ async fn a_patch_with_the_stored_values_writes_nothing_and_returns_the_session_a
     });
 
     // Act
-    let reply = patch(&app, Auth::of(&agent), SESSION, &same).await;
+    let reply = app
+        .patch_session(SESSION, &same)
+        .signed_in_as(&AGENT)
+        .await
+        .reply();
 
     // Assert
     assert_eq!(reply, Reply::ok(full_session(SESSION, ACCOUNT)));
     assert_eq!(
-        get(&app, Auth::of(&agent), SESSION).await,
+        app.get_session(SESSION).signed_in_as(&AGENT).await.reply(),
         Reply::ok(full_session(SESSION, ACCOUNT))
     );
 }
@@ -232,68 +271,63 @@ async fn a_patch_with_the_stored_values_writes_nothing_and_returns_the_session_a
 #[tokio::test]
 async fn an_empty_patch_writes_nothing_and_returns_the_session_as_it_is() {
     // Arrange
-    let World { app, agent } = world().await;
+    let (app, _) = world().await;
 
     // Act
-    let empty_object = patch(&app, Auth::of(&agent), SESSION, &json!({})).await;
-    let all_null = patch(
-        &app,
-        Auth::of(&agent),
-        SESSION,
-        &json!({"consoleData": null, "callState": null, "holdReason": null, "queueState": null}),
-    )
-    .await;
-    let no_body = send(
-        &app,
-        Method::PATCH,
-        &format!("/sessions/{SESSION}"),
-        Auth::of(&agent),
-        None,
-    )
-    .await;
+    let empty_object = app
+        .patch_session(SESSION, &json!({}))
+        .signed_in_as(&AGENT)
+        .await
+        .reply();
+    let all_null = app.patch_session(SESSION, &json!({"consoleData": null, "callState": null, "holdReason": null, "queueState": null})).signed_in_as(&AGENT).await.reply();
+    let no_body = app
+        .patch(&format!("/sessions/{SESSION}"))
+        .signed_in_as(&AGENT)
+        .await
+        .reply();
 
     // Assert
     let unchanged = Reply::ok(full_session(SESSION, ACCOUNT));
     assert_eq!(empty_object, unchanged);
     assert_eq!(all_null, unchanged);
     assert_eq!(no_body, unchanged);
-    assert_eq!(get(&app, Auth::of(&agent), SESSION).await, unchanged);
+    assert_eq!(
+        app.get_session(SESSION).signed_in_as(&AGENT).await.reply(),
+        unchanged
+    );
 }
 
 #[tokio::test]
 async fn successive_patches_accumulate() {
     // Arrange
-    let World { app, agent } = world().await;
+    let (app, agent_id) = world().await;
 
     // Act
-    patch(
-        &app,
-        Auth::of(&agent),
-        SESSION,
-        &json!({"consoleData": "one"}),
-    )
-    .await;
-    patch(
-        &app,
-        Auth::of(&agent),
-        SESSION,
-        &json!({"queueState": "Connected"}),
-    )
-    .await;
-    let last = patch(
-        &app,
-        Auth::of(&agent),
-        SESSION,
-        &json!({"holdReason": "None"}),
-    )
-    .await;
+    app.patch_session(SESSION, &json!({"consoleData": "one"}))
+        .signed_in_as(&AGENT)
+        .await
+        .reply();
+    app.patch_session(SESSION, &json!({"queueState": "Connected"}))
+        .signed_in_as(&AGENT)
+        .await
+        .reply();
+    let last = app
+        .patch_session(SESSION, &json!({"holdReason": "None"}))
+        .signed_in_as(&AGENT)
+        .await
+        .reply();
 
     // Assert
     let changes = json!({"consoleData": "one", "queueState": "Connected", "holdReason": "None"});
-    let expected = patched(&full_session(SESSION, ACCOUNT), changes, &agent, &last);
+    let expected = patched(
+        &full_session(SESSION, ACCOUNT),
+        &changes,
+        &agent_id,
+        &last.body,
+    );
     assert_eq!(last, Reply::ok(expected.clone()));
     assert_eq!(
-        get(&app, Auth::of(&agent), SESSION).await,
+        app.get_session(SESSION).signed_in_as(&AGENT).await.reply(),
         Reply::ok(expected)
     );
 }

@@ -109,7 +109,7 @@ fn application_data_in_order(body_text: &str) -> Vec<Vec<(String, String)>> {
 async fn a_fully_populated_session_comes_back_whole_from_patch_and_get_with_only_the_patched_fields_changed()
  {
     // Arrange
-    let World { app, agent } = world().await;
+    let (app, agent_id) = world().await;
     let changes = json!({
         "consoleData": "agent note: «callback» \"tomorrow\"",
         "callState": "Hold",
@@ -118,15 +118,19 @@ async fn a_fully_populated_session_comes_back_whole_from_patch_and_get_with_only
     });
 
     // Act
-    let patched_reply = patch(&app, Auth::of(&agent), SESSION, &changes).await;
-    let got = get(&app, Auth::of(&agent), SESSION).await;
+    let patched_reply = app
+        .patch_session(SESSION, &changes)
+        .signed_in_as(&AGENT)
+        .await
+        .reply();
+    let got = app.get_session(SESSION).signed_in_as(&AGENT).await.reply();
 
     // Assert
     let expected = patched(
         &full_session(SESSION, ACCOUNT),
-        changes,
-        &agent,
-        &patched_reply,
+        &changes,
+        &agent_id,
+        &patched_reply.body,
     );
     assert_eq!(patched_reply, Reply::ok(expected.clone()));
     assert_eq!(got, Reply::ok(expected));
@@ -135,37 +139,37 @@ async fn a_fully_populated_session_comes_back_whole_from_patch_and_get_with_only
 #[tokio::test]
 async fn get_returns_an_imported_session_exactly_as_it_was_imported() {
     // Arrange
-    let World { app, agent } = world().await;
+    let (app, _) = world().await;
 
     // Act
-    let reply = get(&app, Auth::of(&agent), SESSION).await;
+    let reply = app.get_session(SESSION).signed_in_as(&AGENT).await.reply();
 
     // Assert
     assert_eq!(reply, Reply::ok(full_session(SESSION, ACCOUNT)));
 }
 
-/// PATCHes then GETs SESSION; returns the raw bodies.
-async fn patch_then_get_text(app: &TestApp, agent: &User) -> (String, String) {
-    let path = format!("/sessions/{SESSION}");
-    let body = json!({"consoleData": "reordered?"}).to_string();
-    let (patched, patched_text) =
-        exchange(app, Method::PATCH, &path, Auth::of(agent), Some(&body)).await;
-    let (got, got_text) = exchange(app, Method::GET, &path, Auth::of(agent), None).await;
+/// AGENT PATCHes then GETs SESSION; returns the raw bodies.
+async fn patch_then_get_text(app: &TestApp) -> (String, String) {
+    let patched = app
+        .patch_session(SESSION, &json!({"consoleData": "reordered?"}))
+        .signed_in_as(&AGENT)
+        .await;
+    let got = app.get_session(SESSION).signed_in_as(&AGENT).await;
     assert_eq!(
         (patched.status, got.status),
         (200, 200),
         "{patched:?} {got:?}"
     );
-    (patched_text, got_text)
+    (patched.text, got.text)
 }
 
 #[tokio::test]
 async fn imported_application_data_keeps_its_key_order_through_patch_and_get() {
     // Arrange
-    let World { app, agent } = world().await;
+    let (app, _) = world().await;
 
     // Act
-    let (patched_text, got_text) = patch_then_get_text(&app, &agent).await;
+    let (patched_text, got_text) = patch_then_get_text(&app).await;
 
     // Assert
     assert_eq!(
@@ -182,11 +186,11 @@ async fn imported_application_data_keeps_its_key_order_through_patch_and_get() {
 async fn stored_application_data_keeps_its_key_order_through_patch_and_get() {
     // Arrange: stored through the storage layer directly (typed parsing keeps key order).
     let app = TestApp::spawn().await;
-    let agent = agent(&app).await;
+    add_user(app.pool(), &AGENT).await;
     upsert_session_text(app.pool(), &full_session_text(SESSION, ACCOUNT)).await;
 
     // Act
-    let (patched_text, got_text) = patch_then_get_text(&app, &agent).await;
+    let (patched_text, got_text) = patch_then_get_text(&app).await;
 
     // Assert
     assert_eq!(
@@ -202,11 +206,15 @@ async fn stored_application_data_keeps_its_key_order_through_patch_and_get() {
 #[tokio::test]
 async fn a_sparse_session_omits_null_fields_but_keeps_false_empty_lists_and_enum_defaults() {
     // Arrange
-    let World { app, agent } = world().await;
+    let (app, _) = world().await;
     import(app.pool(), &[sparse_session(OTHER_SESSION, ACCOUNT)]).await;
 
     // Act
-    let reply = get(&app, Auth::of(&agent), OTHER_SESSION).await;
+    let reply = app
+        .get_session(OTHER_SESSION)
+        .signed_in_as(&AGENT)
+        .await
+        .reply();
 
     // Assert
     assert_eq!(
@@ -218,7 +226,7 @@ async fn a_sparse_session_omits_null_fields_but_keeps_false_empty_lists_and_enum
 #[tokio::test]
 async fn a_member_with_only_defaults_keeps_its_false_flags_and_enum_names() {
     // Arrange
-    let World { app, agent } = world().await;
+    let (app, _) = world().await;
     let doc = with(
         &sparse_session(OTHER_SESSION, ACCOUNT),
         json!({"members": [{"identity": "client:x", "applicationData": {}}]}),
@@ -226,7 +234,11 @@ async fn a_member_with_only_defaults_keeps_its_false_flags_and_enum_names() {
     import(app.pool(), &[doc]).await;
 
     // Act
-    let reply = get(&app, Auth::of(&agent), OTHER_SESSION).await;
+    let reply = app
+        .get_session(OTHER_SESSION)
+        .signed_in_as(&AGENT)
+        .await
+        .reply();
 
     // Assert
     let member = json!({

@@ -10,7 +10,7 @@ use super::*;
 async fn the_predefined_routes_patch_with_the_session_id_in_the_body_and_answer_the_same_session_info()
  {
     // Arrange
-    let World { app, agent } = world().await;
+    let (app, agent_id) = world().await;
     import(app.pool(), &[full_session(OTHER_SESSION, ACCOUNT)]).await;
     let api_body =
         json!({"sessionId": SESSION, "consoleData": "via /api", "callState": "Connected"});
@@ -18,37 +18,37 @@ async fn the_predefined_routes_patch_with_the_session_id_in_the_body_and_answer_
         json!({"sessionId": OTHER_SESSION, "consoleData": "via /json/reply", "queueState": "Hold"});
 
     // Act
-    let api = send(
-        &app,
-        Method::PATCH,
-        "/api/PatchSession",
-        Auth::of(&agent),
-        Some(&api_body.to_string()),
-    )
-    .await;
-    let json_reply = send(
-        &app,
-        Method::POST,
-        "/json/reply/PatchSession",
-        Auth::of(&agent),
-        Some(&reply_body.to_string()),
-    )
-    .await;
-    let custom_api = get(&app, Auth::of(&agent), SESSION).await;
-    let custom_json_reply = get(&app, Auth::of(&agent), OTHER_SESSION).await;
+    let api = app
+        .api(Method::PATCH, "PatchSession")
+        .json(&api_body)
+        .signed_in_as(&AGENT)
+        .await
+        .reply();
+    let json_reply = app
+        .json_reply(Method::POST, "PatchSession")
+        .json(&reply_body)
+        .signed_in_as(&AGENT)
+        .await
+        .reply();
+    let custom_api = app.get_session(SESSION).signed_in_as(&AGENT).await.reply();
+    let custom_json_reply = app
+        .get_session(OTHER_SESSION)
+        .signed_in_as(&AGENT)
+        .await
+        .reply();
 
     // Assert
     let expected_api = patched(
         &full_session(SESSION, ACCOUNT),
-        json!({"consoleData": "via /api", "callState": "Connected"}),
-        &agent,
-        &api,
+        &json!({"consoleData": "via /api", "callState": "Connected"}),
+        &agent_id,
+        &api.body,
     );
     let expected_json_reply = patched(
         &full_session(OTHER_SESSION, ACCOUNT),
-        json!({"consoleData": "via /json/reply", "queueState": "Hold"}),
-        &agent,
-        &json_reply,
+        &json!({"consoleData": "via /json/reply", "queueState": "Hold"}),
+        &agent_id,
+        &json_reply.body,
     );
     assert_eq!(api, Reply::ok(expected_api));
     assert_eq!(json_reply, Reply::ok(expected_json_reply));
@@ -59,19 +59,21 @@ async fn the_predefined_routes_patch_with_the_session_id_in_the_body_and_answer_
 #[tokio::test]
 async fn the_custom_route_and_api_route_answer_identically_for_the_same_patch() {
     // Arrange
-    let World { app, agent } = world().await;
+    let (app, _) = world().await;
     let change = json!({"consoleData": "same either way"});
-    let first = patch(&app, Auth::of(&agent), SESSION, &change).await;
+    let first = app
+        .patch_session(SESSION, &change)
+        .signed_in_as(&AGENT)
+        .await
+        .reply();
 
     // Act: the same values again, now through /api, change nothing and return the same document.
-    let again = send(
-        &app,
-        Method::PATCH,
-        "/api/PatchSession",
-        Auth::of(&agent),
-        Some(&with(&change, json!({"sessionId": SESSION})).to_string()),
-    )
-    .await;
+    let again = app
+        .api(Method::PATCH, "PatchSession")
+        .json(&with(&change, json!({"sessionId": SESSION})))
+        .signed_in_as(&AGENT)
+        .await
+        .reply();
 
     // Assert
     assert_eq!(first.status, 200, "{first:?}");
@@ -81,20 +83,28 @@ async fn the_custom_route_and_api_route_answer_identically_for_the_same_patch() 
 #[tokio::test]
 async fn the_path_session_id_beats_a_body_session_id_on_the_custom_route() {
     // Arrange
-    let World { app, agent } = world().await;
+    let (app, agent_id) = world().await;
     import(app.pool(), &[full_session(OTHER_SESSION, ACCOUNT)]).await;
     let body = json!({"sessionId": OTHER_SESSION, "consoleData": "for the path's session"});
 
     // Act
-    let reply = patch(&app, Auth::of(&agent), SESSION, &body).await;
-    let other = get(&app, Auth::of(&agent), OTHER_SESSION).await;
+    let reply = app
+        .patch_session(SESSION, &body)
+        .signed_in_as(&AGENT)
+        .await
+        .reply();
+    let other = app
+        .get_session(OTHER_SESSION)
+        .signed_in_as(&AGENT)
+        .await
+        .reply();
 
     // Assert
     let expected = patched(
         &full_session(SESSION, ACCOUNT),
-        json!({"consoleData": "for the path's session"}),
-        &agent,
-        &reply,
+        &json!({"consoleData": "for the path's session"}),
+        &agent_id,
+        &reply.body,
     );
     assert_eq!(reply, Reply::ok(expected));
     assert_eq!(other, Reply::ok(full_session(OTHER_SESSION, ACCOUNT)));
@@ -107,30 +117,36 @@ async fn the_path_session_id_beats_a_body_session_id_on_the_custom_route() {
 #[tokio::test]
 async fn the_user_name_is_the_e_mail_in_any_case() {
     // Arrange
-    let World { app, agent } = world().await;
+    let (app, _) = world().await;
 
     // Act
-    let reply = get(&app, Auth::Basic("AGENT@Example.COM", PASSWORD), SESSION).await;
+    let reply = app
+        .get_session(SESSION)
+        .basic("AGENT@Example.COM", AGENT.password)
+        .await
+        .reply();
 
     // Assert
-    assert_eq!(agent.email, "agent@example.com");
+    assert_eq!(AGENT.email, "agent@example.com");
     assert_eq!(reply, Reply::ok(full_session(SESSION, ACCOUNT)));
 }
 
 #[tokio::test]
 async fn an_unknown_session_is_404_for_patch_and_get() {
     // Arrange
-    let World { app, agent } = world().await;
+    let (app, _) = world().await;
 
     // Act
-    let patched = patch(
-        &app,
-        Auth::of(&agent),
-        "000000000000000000000000",
-        &json!({"consoleData": "x"}),
-    )
-    .await;
-    let got = get(&app, Auth::of(&agent), "000000000000000000000000").await;
+    let patched = app
+        .patch_session(UNKNOWN_SESSION, &json!({"consoleData": "x"}))
+        .signed_in_as(&AGENT)
+        .await
+        .reply();
+    let got = app
+        .get_session(UNKNOWN_SESSION)
+        .signed_in_as(&AGENT)
+        .await
+        .reply();
 
     // Assert
     let not_found = Reply::error(
@@ -150,7 +166,7 @@ async fn an_unknown_session_is_404_for_patch_and_get() {
 #[tokio::test]
 async fn malformed_json_is_400_serialization_exception() {
     // Arrange
-    let World { app, agent } = world().await;
+    let (app, _) = world().await;
     let prefix = "Could not deserialize 'application/json' request using PatchSession";
 
     for body in [
@@ -161,14 +177,12 @@ async fn malformed_json_is_400_serialization_exception() {
         "{\"consoleData\": \"x\"} trailing",
     ] {
         // Act
-        let reply = send(
-            &app,
-            Method::PATCH,
-            &format!("/sessions/{SESSION}"),
-            Auth::of(&agent),
-            Some(body),
-        )
-        .await;
+        let reply = app
+            .patch(&format!("/sessions/{SESSION}"))
+            .json_text(body)
+            .signed_in_as(&AGENT)
+            .await
+            .reply();
 
         // Assert: the message names the operation; the parser's own words follow it.
         let message = reply.body["responseStatus"]["message"]
@@ -183,7 +197,7 @@ async fn malformed_json_is_400_serialization_exception() {
         );
     }
     assert_eq!(
-        get(&app, Auth::of(&agent), SESSION).await,
+        app.get_session(SESSION).signed_in_as(&AGENT).await.reply(),
         Reply::ok(full_session(SESSION, ACCOUNT))
     );
 }
@@ -191,7 +205,7 @@ async fn malformed_json_is_400_serialization_exception() {
 #[tokio::test]
 async fn an_unknown_enum_name_is_400_naming_the_field_and_the_allowed_values() {
     // Arrange
-    let World { app, agent } = world().await;
+    let (app, _) = world().await;
     let cases = [
         (
             "callState",
@@ -212,7 +226,11 @@ async fn an_unknown_enum_name_is_400_naming_the_field_and_the_allowed_values() {
 
     for (field, value, message) in cases {
         // Act
-        let reply = patch(&app, Auth::of(&agent), SESSION, &json!({ field: value })).await;
+        let reply = app
+            .patch_session(SESSION, &json!({ field: value }))
+            .signed_in_as(&AGENT)
+            .await
+            .reply();
 
         // Assert
         let errors = json!([{"errorCode": "SerializationException", "fieldName": field, "message": message}]);
@@ -232,27 +250,34 @@ async fn an_unknown_enum_name_is_400_naming_the_field_and_the_allowed_values() {
 #[tokio::test]
 async fn a_rejected_patch_changes_nothing_even_when_its_other_fields_are_valid() {
     // Arrange
-    let World { app, agent } = world().await;
-    let before = get(&app, Auth::of(&agent), SESSION).await;
+    let (app, _) = world().await;
+    let before = app.get_session(SESSION).signed_in_as(&AGENT).await.reply();
     let body = json!({"consoleData": "must not land", "queueState": "Hold", "callState": "Nope"});
 
     // Act
-    let reply = patch(&app, Auth::of(&agent), SESSION, &body).await;
+    let reply = app
+        .patch_session(SESSION, &body)
+        .signed_in_as(&AGENT)
+        .await
+        .reply();
 
     // Assert
     assert_eq!(reply.status, 400, "{reply:?}");
     assert_eq!(before, Reply::ok(full_session(SESSION, ACCOUNT)));
-    assert_eq!(get(&app, Auth::of(&agent), SESSION).await, before);
+    assert_eq!(
+        app.get_session(SESSION).signed_in_as(&AGENT).await.reply(),
+        before
+    );
 }
 
 #[tokio::test]
 async fn an_unknown_route_is_404_not_found() {
     // Arrange
-    let World { app, agent } = world().await;
+    let (app, _) = world().await;
 
     // Act
-    let nope = send(&app, Method::GET, "/nope", Auth::of(&agent), None).await;
-    let no_id = send(&app, Method::PATCH, "/sessions", Auth::None, Some("{}")).await;
+    let nope = app.get("/nope").signed_in_as(&AGENT).await.reply();
+    let no_id = app.patch("/sessions").json_text("{}").await.reply();
 
     // Assert
     assert_eq!(
@@ -278,12 +303,17 @@ async fn an_unknown_route_is_404_not_found() {
 #[tokio::test]
 async fn a_verb_the_session_route_does_not_take_is_405_not_implemented() {
     // Arrange
-    let World { app, agent } = world().await;
+    let (app, _) = world().await;
     let path = format!("/sessions/{SESSION}");
 
     for method in [Method::DELETE, Method::POST, Method::PUT] {
         // Act
-        let reply = send(&app, method.clone(), &path, Auth::of(&agent), Some("{}")).await;
+        let reply = app
+            .request(method.clone(), &path)
+            .json_text("{}")
+            .signed_in_as(&AGENT)
+            .await
+            .reply();
 
         // Assert
         assert_eq!(
@@ -297,7 +327,7 @@ async fn a_verb_the_session_route_does_not_take_is_405_not_implemented() {
         );
     }
     assert_eq!(
-        get(&app, Auth::of(&agent), SESSION).await,
+        app.get_session(SESSION).signed_in_as(&AGENT).await.reply(),
         Reply::ok(full_session(SESSION, ACCOUNT))
     );
 }
@@ -305,15 +335,21 @@ async fn a_verb_the_session_route_does_not_take_is_405_not_implemented() {
 #[tokio::test]
 async fn an_unknown_operation_on_the_predefined_routes_is_405_whoever_asks() {
     // Arrange
-    let World { app, agent } = world().await;
+    let (app, _) = world().await;
 
-    for (auth, path) in [
-        (Auth::None, "/api/Unknown"),
-        (Auth::of(&agent), "/api/Unknown"),
-        (Auth::None, "/json/reply/DeleteEverything"),
+    for (signed_in, path) in [
+        (false, "/api/Unknown"),
+        (true, "/api/Unknown"),
+        (false, "/json/reply/DeleteEverything"),
     ] {
         // Act
-        let reply = send(&app, Method::PATCH, path, auth, Some("{}")).await;
+        let call = app.patch(path).json_text("{}");
+        let call = if signed_in {
+            call.signed_in_as(&AGENT)
+        } else {
+            call
+        };
+        let reply = call.await.reply();
 
         // Assert
         assert_eq!(
