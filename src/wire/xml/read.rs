@@ -7,9 +7,9 @@
 //! subtree; nil list items are dropped; a repeated dictionary key keeps the last value, in the
 //! first one's place. Scalars come back as the text sent: binding checks them.
 
-use super::{NS_ARRAYS, item_contract};
 use super::error::XmlError;
 use super::gate::Document;
+use super::{NS_ARRAYS, item_contract};
 use crate::contract::{TypeDef, Value, WireType};
 use std::borrow::Cow;
 use std::collections::HashMap;
