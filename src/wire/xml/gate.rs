@@ -16,27 +16,34 @@
 //!   strict UTF-8 and no raw control characters, one root and nothing but whitespace and
 //!   comments after it, no `]]>` in text, no raw `<` in attribute values, `xmlns:p=""` and
 //!   unbound prefixes refused (quick-xml resolves them to "unknown" without failing), `&#0;`
-//!   accepted (quick-xml refuses it; our writer never emits it, but binding, not the parser,
-//!   is where NUL is refused, so its message names the field), and `xsi:nil` detected by
+//!   accepted (quick-xml refuses it, but our writer emits `&#x0;` for a stored NUL, so every
+//!   string round-trips; binding refuses NUL on input, naming the field), and `xsi:nil` detected by
 //!   namespace, not prefix.
 //!
 //! quick-xml binds a namespace to the attribute's raw text; when a declaration's value needs
 //! normalising (a reference, a tab or line break in it) the gate rebinds the prefix to the
 //! normalised URI, which .NET would use. Such declarations count twice towards the limit.
 //!
-//! # Measurement (why the library, not the hand-written reader it replaced)
+//! # Measurement (the library costs ~10%, kept for the code it removes)
 //!
-//! `cargo test --release --lib wire::xml::tests::gate_timing -- --ignored --nocapture`, one
-//! run on the shared 2-core box, µs per document (20 000 reads each, best of 5 rounds), old =
-//! the hand-written namespace stack and reference resolution over `quick_xml::Reader`, new =
-//! this module over `NsReader`:
+//! Whole reads (gate + contract reader) of the seed documents, µs per document, release
+//! build, 20 000 reads per round, best of 5 per round, 4 interleaved rounds on the shared
+//! 2-core box (load ~2.5); "typical" is the middle of the rounds, the range leaves out one
+//! outlier (old PATCH, 5.8 µs) caused by the other engineers' builds. Old = the hand-written namespace stack, interning
+//! and reference resolution over `quick_xml::Reader` (commit cf03b93), measured from a
+//! scratch copy; new = this module. Re-run the new half with
+//! `cargo test --release --lib wire::xml::tests::gate_timing -- --ignored --nocapture`.
 //!
-//! | document                                   | old (µs) | new (µs) |
-//! |--------------------------------------------|---------:|---------:|
-//! | PATCH request seed (`patch_session_request_seed.xml`) | OLD_PATCH | NEW_PATCH |
-//! | SessionInfo response seed (`session_info_seed.xml`)   | OLD_INFO  | NEW_INFO  |
+//! | document                                               | old: typical (range) | new: typical (range) |
+//! |--------------------------------------------------------|----------------------|----------------------|
+//! | PATCH request seed (`patch_session_request_seed.xml`)  | 3.3 (3.1–3.4)        | 3.7 (3.5–4.2)        |
+//! | SessionInfo response seed (`session_info_seed.xml`)    | 31.5 (30.4–32.7)     | 34.6 (34.2–35.8)     |
 //!
-//! NOTE_ON_NUMBERS
+//! So `NsReader` is about 12% slower on the hot PATCH request path, ~0.4 µs per request
+//! (it walks every start tag's attributes once more to push its scope, and resolves
+//! through its own buffer rather than interned `'static` strings). Next to a PATCH's
+//! database round trip that is noise, so the library wins on the style rule; if XML
+//! reading ever shows up in `scripts/bench`, this is the place to look first.
 
 use super::NS_XSI;
 use super::error::{XmlError, truncate};
@@ -399,7 +406,7 @@ fn attribute_value<'v>(attr: &Attribute<'v>) -> Result<Cow<'v, str>, XmlError> {
 /// Character references to characters XML 1.0 forbids (`&#x1;`) are accepted on purpose: our
 /// writer emits them for such characters, and accepting them back is what makes every string
 /// round-trip. A literal control character in the body is still rejected. quick-xml refuses
-/// `&#0;` alone; it is accepted like the others so that binding names the field it is in.
+/// `&#0;` alone; it is accepted like the others (the writer emits `&#x0;` for a NUL).
 fn resolve_reference(reference: &BytesRef<'_>) -> Result<Cow<'static, str>, XmlError> {
     if let Some(text) = resolve_xml_entity(reference) {
         return Ok(Cow::Borrowed(text));
