@@ -40,10 +40,11 @@
 //! | SessionInfo response seed (`session_info_seed.xml`)    | 31.5 (30.4–32.7)     | 34.6 (34.2–35.8)     |
 //!
 //! So `NsReader` is about 12% slower on the hot PATCH request path, ~0.4 µs per request
-//! (it walks every start tag's attributes once more to push its scope, and resolves
-//! through its own buffer rather than interned `'static` strings). Next to a PATCH's
-//! database round trip that is noise, so the library wins on the style rule; if XML
-//! reading ever shows up in `scripts/bench`, this is the place to look first.
+//! (not profiled; likely candidates: NsReader's own pass over each start tag's attributes
+//! besides the gate's checked one, its scope search on every end tag, and no interned
+//! `'static` namespaces any more). Next to a PATCH's database round trip that is noise, so
+//! the library wins on the style rule; if XML reading ever shows up in `scripts/bench`, this
+//! is the place to look first.
 
 use super::NS_XSI;
 use super::error::{XmlError, truncate};
