@@ -1,25 +1,26 @@
-//! The DataContract XML reader: `read_fields` (every request DTO) and `read_session_info`.
-//! Oracles: no panic; a SessionInfo that reads also survives write → read unchanged.
+//! The DataContract XML reader (`wire::xml::read`, through the hardened gate) for a request
+//! DTO and for SessionInfo, then the checked `wire::from_xml`. Oracles: no panic; an object
+//! that reads has one value per contract slot; a SessionInfo that binds also survives
+//! write → read unchanged.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use voice_api::dto::PatchSession;
-use voice_api::wire::fields::RequestDto;
-use voice_api::wire::xml;
+use voice_api::contract::sessions::{PatchSession, SessionInfo};
+use voice_api::contract::{Dto, Value};
+use voice_api::wire::{self, xml};
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(values) = xml::read_fields(
-        data,
-        PatchSession::NAME,
-        PatchSession::NAMESPACE,
-        PatchSession::XML_ELEMENTS,
-    ) {
-        assert_eq!(values.len(), PatchSession::XML_ELEMENTS.len());
+    for ty in [PatchSession::TYPE, SessionInfo::TYPE] {
+        if let Ok(value) = xml::read(ty, data) {
+            let Value::Object(values) = value else {
+                panic!("{} read as something other than an object", ty.name);
+            };
+            assert_eq!(values.len(), ty.len());
+        }
     }
-    if let Ok(session) = xml::read_session_info(data) {
-        let mut out = Vec::new();
-        xml::write_session_info(&mut out, &session);
-        let again = xml::read_session_info(&out).expect("what we write reads back");
+    if let Ok(session) = wire::from_xml::<SessionInfo>(data) {
+        let out = wire::to_xml(&session);
+        let again = wire::from_xml::<SessionInfo>(&out).expect("what we write reads back");
         assert_eq!(again, session, "write → read changed the session");
     }
 });

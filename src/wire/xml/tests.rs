@@ -873,6 +873,106 @@ fn session_info_reader_shares_the_security_checks() {
     assert_eq!(read_session_info(&nested).unwrap_err(), XmlError::TooDeep);
 }
 
+// ----- namespaces (resolved by quick-xml's NsReader, refused where it only reports) -----
+
+#[test]
+fn reserved_prefixes_and_empty_prefix_bindings_are_refused() {
+    for (decl, what) in [
+        (r#"xmlns:p="""#, "empty URI"),
+        (r#"xmlns:xml="urn:x""#, "'xml' cannot be redeclared"),
+        (r#"xmlns:xmlns="urn:x""#, "'xmlns' cannot be redeclared"),
+        (
+            r#"xmlns:p="http://www.w3.org/XML/1998/namespace""#,
+            "reserved namespace",
+        ),
+        (
+            r#"xmlns:p="http://www.w3.org/2000/xmlns/""#,
+            "reserved namespace",
+        ),
+    ] {
+        let err = read_patch(&patch(&format!("<X {decl}/>"))).unwrap_err();
+        assert!(
+            matches!(err, XmlError::Malformed(ref m) if m.contains(what)),
+            "{decl}: {err}"
+        );
+    }
+    // `xml` may be declared with its own URI, and is bound without being declared.
+    let ok = patch(
+        r#"<X xmlns:xml="http://www.w3.org/XML/1998/namespace" xml:lang="en"/><SessionId xml:space="preserve">a</SessionId>"#,
+    );
+    assert_eq!(read_patch(&ok).unwrap()[0], some("a"));
+    assert_eq!(
+        read_patch(&patch("<xmlns:X/>")).unwrap_err(),
+        XmlError::UnboundPrefix("xmlns".into())
+    );
+}
+
+#[test]
+fn an_undeclared_prefix_is_refused_on_attributes_and_after_its_scope() {
+    assert_eq!(
+        read_patch(&patch(r#"<SessionId q:a="1">a</SessionId>"#)).unwrap_err(),
+        XmlError::UnboundPrefix("q".into())
+    );
+    let out_of_scope = patch(r#"<X xmlns:q="urn:q"><q:Y/></X><q:Y/>"#);
+    assert_eq!(
+        read_patch(&out_of_scope).unwrap_err(),
+        XmlError::UnboundPrefix("q".into())
+    );
+    // A default namespace can be undeclared; a prefix cannot.
+    let undeclared_default = patch(r#"<SessionId xmlns="">no namespace</SessionId>"#);
+    assert_eq!(read_patch(&undeclared_default).unwrap()[0], None);
+}
+
+#[test]
+fn namespace_uris_are_normalised_like_any_attribute_value() {
+    // quick-xml binds the raw text; the gate rebinds it to what .NET would read.
+    let body = br#"<PatchSession xmlns="http://schemas.datacontract.org/2004/07/Voice&#46;Api.Sessions"><ConsoleData i:nil="true" xmlns:i="http://www.w3.org/2001/XMLSchema&#x2D;instance"/><SessionId>a</SessionId></PatchSession>"#;
+    assert_eq!(
+        read_patch(body).unwrap(),
+        vec![some("a"), None, None, None, None]
+    );
+    assert_eq!(
+        read_patch(&patch(r#"<X xmlns:p="&bogus;"/>"#)).unwrap_err(),
+        XmlError::UndefinedEntity("bogus".into())
+    );
+}
+
+#[test]
+fn only_the_five_xml_entities_are_predefined() {
+    for name in ["nbsp", "copy", "AMP", "Lt"] {
+        let body = patch(&format!("<ConsoleData>&{name};</ConsoleData>"));
+        assert_eq!(
+            read_patch(&body).unwrap_err(),
+            XmlError::UndefinedEntity(name.into())
+        );
+    }
+}
+
+/// Timing of the whole read (gate + contract reader) on the two seed documents; the figures
+/// in `gate.rs`'s module doc come from it. Run with
+/// `cargo test --release --lib wire::xml::tests::gate_timing -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn gate_timing() {
+    const READS: u32 = 20_000;
+    let time = |ty: &'static crate::contract::TypeDef, body: &[u8]| {
+        let best = (0..5)
+            .map(|_| {
+                let started = std::time::Instant::now();
+                for _ in 0..READS {
+                    std::hint::black_box(read(ty, std::hint::black_box(body)).unwrap());
+                }
+                started.elapsed()
+            })
+            .min()
+            .unwrap();
+        best.as_secs_f64() * 1e6 / f64::from(READS)
+    };
+    let patch = time(PatchSession::TYPE, SEED_REQUEST);
+    let info = time(SessionInfo::TYPE, SEED_RESPONSE.as_bytes());
+    println!("PATCH request seed: {patch:.2} µs/document; SessionInfo seed: {info:.2} µs/document");
+}
+
 // ----- properties -----------------------------------------------------------------------
 
 /// Any string, biased towards the characters that need escaping.
