@@ -176,8 +176,15 @@ impl Default for AuthConfig {
 
 impl AuthConfig {
     /// Waits for this user name's turn to verify a password (see `login_stripes`).
-    async fn login_turn(&self, user_key: &str) -> tokio::sync::MutexGuard<'_, ()> {
-        self.login_stripes[stripe_of(user_key)].lock().await
+    /// The user name's turn to verify; waiting for it is bounded like waiting for argon2, so
+    /// a flood of guesses at one name cannot queue its other logins without end.
+    async fn login_turn(
+        &self,
+        user_key: &str,
+    ) -> Result<tokio::sync::MutexGuard<'_, ()>, ApiError> {
+        tokio::time::timeout(ARGON2_WAIT, self.login_stripes[stripe_of(user_key)].lock())
+            .await
+            .map_err(|_| ApiError::service_unavailable("Too many logins at once; retry shortly"))
     }
 
     /// How long a verified credential is trusted without argon2 (default 5 minutes).
@@ -495,7 +502,7 @@ async fn verify(
             from,
         } => {
             let key = username::key(user);
-            let _turn = auth.login_turn(&key).await;
+            let _turn = auth.login_turn(&key).await?;
             // A concurrent request may have verified the same credentials while we waited.
             match cached() {
                 Some((credential, _)) => credential,
@@ -525,7 +532,7 @@ pub async fn verify_password(
     from: &str,
 ) -> Result<Credential, ApiError> {
     let key = username::key(user);
-    let _turn = state.auth.login_turn(&key).await;
+    let _turn = state.auth.login_turn(&key).await?;
     verify_password_in_turn(state, user, &key, password, from).await
 }
 
@@ -556,12 +563,27 @@ async fn verify_password_in_turn(
     let started_lock = match store::admit(pool, key, &state.auth.throttle).await? {
         Admission::Admitted { started_lock } => started_lock,
         Admission::Locked { secs } => {
+            // No address, no exemption. From an address, the exemption checks are throttled
+            // like logins (per name and address), so clients sharing the integration's
+            // address (NAT, a proxy not listed as trusted) get no more guesses than anyone.
+            if from.is_empty() {
+                return Err(locked(secs));
+            }
+            let from_key = format!("{key}\u{1}{from}");
+            let Admission::Admitted { started_lock } =
+                store::admit(pool, &from_key, &state.auth.throttle).await?
+            else {
+                return Err(locked(secs));
+            };
             let tag = evidence_tag(state, key, password, from).await?;
             return match store::verified_before(pool, key, &tag).await? {
-                Some((user_id, auth_stamp)) => Ok(Credential::User {
-                    user_id,
-                    auth_stamp,
-                }),
+                Some((user_id, auth_stamp)) => {
+                    store::clear_failures(pool, &from_key, started_lock).await?;
+                    Ok(Credential::User {
+                        user_id,
+                        auth_stamp,
+                    })
+                }
                 None => Err(locked(secs)),
             };
         }

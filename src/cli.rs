@@ -83,7 +83,7 @@ pub struct ServeArgs {
     )]
     pub trusted_proxies: Vec<String>,
     /// A request still running after this many milliseconds is answered 503 and its SQL
-    /// statement cancelled (PostgreSQL's statement_timeout is set to the same bound).
+    /// statement cancelled (PostgreSQL's statement_timeout is a tenth shorter).
     #[arg(long, env = "VOICE_API_REQUEST_TIMEOUT_MS", default_value_t = 10_000)]
     pub request_timeout_ms: u64,
     /// On SIGTERM/Ctrl-C, how long in-flight requests may take to finish, in milliseconds.

@@ -275,7 +275,12 @@ pub async fn run(
         .max_headers(limits.max_headers)
         .max_header_size(limits.max_header_bytes)
         // The read buffer never grows past what a head may need (hyper's floor is 8 KiB).
-        .max_buf_size(limits.max_header_bytes.max(8192));
+        .max_buf_size(limits.max_header_bytes.max(8192))
+        // hyper's own head timeout (30 s by default once a timer is set) must never fire
+        // before the watchdog's, which tells the first head from a kept-alive one.
+        .header_read_timeout(
+            limits.header_read_timeout.max(limits.keepalive_idle) + Duration::from_secs(1),
+        );
     let slots = Arc::new(Semaphore::new(max));
     let registry = Arc::new(Registry {
         conns: Mutex::new(HashMap::new()),
@@ -457,15 +462,22 @@ impl ClientAddr {
         if !trusted.contains(&peer) {
             return ClientAddr(peer);
         }
-        let hops = headers
+        let hops: Vec<&str> = headers
             .get_all("x-forwarded-for")
             .iter()
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
-            .filter_map(|hop| hop.trim().parse::<std::net::IpAddr>().ok())
-            .collect::<Vec<_>>();
-        let client = hops.into_iter().rev().find(|hop| !trusted.contains(hop));
-        ClientAddr(client.unwrap_or(peer))
+            .collect();
+        // From the nearest hop outwards; a hop that is not a plain address ends the walk (what
+        // lies beyond it may be the client's own writing), and the peer is used.
+        for hop in hops.iter().rev() {
+            match hop.trim().parse::<std::net::IpAddr>() {
+                Ok(ip) if trusted.contains(&ip) => continue,
+                Ok(ip) => return ClientAddr(ip),
+                Err(_) => break,
+            }
+        }
+        ClientAddr(peer)
     }
 }
 
@@ -498,6 +510,13 @@ mod client_addr_tests {
         );
         assert_eq!(
             ClientAddr::of(ip("10.0.0.1"), &hyper::HeaderMap::new(), &trusted).0,
+            ip("10.0.0.1")
+        );
+        // A hop a trusted proxy wrote with a port (or `unknown`) ends the walk: the peer.
+        let mut odd = hyper::HeaderMap::new();
+        odd.insert("x-forwarded-for", "203.0.113.9, unknown".parse().unwrap());
+        assert_eq!(
+            ClientAddr::of(ip("10.0.0.1"), &odd, &trusted).0,
             ip("10.0.0.1")
         );
     }

@@ -19,6 +19,25 @@ pub async fn once(state: &AppState) -> Result<Swept, sqlx::Error> {
     .await
 }
 
+/// Batches of [`once`] until one comes back short (nothing more to sweep) or a time budget
+/// (half the interval, at most 5 s) is spent: under a flood of new throttle rows the sweep
+/// keeps up instead of deleting one batch a minute.
+async fn until_done(state: &AppState, interval: Duration) -> Result<Swept, sqlx::Error> {
+    let budget = tokio::time::Instant::now() + (interval / 2).min(Duration::from_secs(5));
+    let batch = state.config.sweep_batch.max(1) as u64;
+    let mut total = Swept::default();
+    loop {
+        let s = once(state).await?;
+        total.throttle += s.throttle;
+        total.sessions += s.sessions;
+        total.evidence += s.evidence;
+        let short = s.throttle < batch && s.sessions < batch && s.evidence < batch;
+        if short || tokio::time::Instant::now() >= budget {
+            return Ok(total);
+        }
+    }
+}
+
 /// Sweeps every `interval` until `stop` turns true. A failed sweep (the database away) is
 /// logged and tried again at the next interval.
 pub async fn run(state: AppState, interval: Duration, mut stop: watch::Receiver<bool>) {
@@ -31,7 +50,7 @@ pub async fn run(state: AppState, interval: Duration, mut stop: watch::Receiver<
             _ = ticker.tick() => {}
             _ = stop.wait_for(|s| *s) => return,
         }
-        match once(&state).await {
+        match until_done(&state, interval).await {
             Ok(s) if s != Swept::default() => tracing::info!(
                 throttle = s.throttle,
                 sessions = s.sessions,

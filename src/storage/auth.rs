@@ -278,9 +278,16 @@ pub async fn clear_failures(
     user_key: &str,
     started_lock: Option<chrono::DateTime<chrono::Utc>>,
 ) -> Result<(), sqlx::Error> {
+    // A success takes back its own count, not the others' (an attacker's failures survive the
+    // integration's next verification), and lifts a lock only when it started that lock.
     sqlx::query(
-        "DELETE FROM login_throttle WHERE user_key = $1 \
-         AND (locked_until IS NULL OR locked_until <= now() OR locked_until = $2)",
+        "WITH lifted AS (
+            DELETE FROM login_throttle
+            WHERE user_key = $1 AND $2::timestamptz IS NOT NULL AND locked_until = $2
+            RETURNING 1)
+         UPDATE login_throttle SET failures = greatest(failures - 1, 0)
+         WHERE user_key = $1 AND (locked_until IS NULL OR locked_until <= now())
+           AND NOT EXISTS (SELECT 1 FROM lifted)",
     )
     .bind(user_key)
     .bind(started_lock)

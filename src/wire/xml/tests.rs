@@ -985,7 +985,6 @@ fn any_text() -> impl Strategy<Value = String> {
     .prop_map(|t| t.chars().filter(|c| super::is_xml_char(*c)).collect())
 }
 
-
 proptest! {
     // Any SessionInfo through write → read: tests/api/properties.rs, which generates sessions
     // from the contract (so a new member needs no edit there).

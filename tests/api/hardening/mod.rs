@@ -337,6 +337,55 @@ async fn during_a_lock_the_right_password_from_another_address_is_refused_like_a
         login(&integration, &app.base_url, EMAIL, PASSWORD).await,
         StatusCode::OK
     );
+
+    // Someone sharing the integration's address (NAT, an unlisted proxy) gets no more guesses
+    // than anyone: on an instance without the cached verification, the stored evidence is
+    // checked at most `max_failures` times per window for that name and address.
+    let fresh = TestApp::builder()
+        .on(&db)
+        .auth(throttle(3, 120))
+        .spawn()
+        .await;
+    let on_fresh = |password: &str| {
+        integration
+            .get(fresh.url(&format!("/sessions/{SESSION}")))
+            .basic_auth(EMAIL, Some(password))
+            .send()
+    };
+    for guess in ["g1", "g2", "g3"] {
+        let res = on_fresh(guess).await.unwrap();
+        assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS, "{guess}");
+    }
+    let right = on_fresh(PASSWORD).await.unwrap();
+    assert_eq!(right.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+/// A success takes back only its own attempt: an attacker's earlier failures still count, so
+/// the integration's verifications do not reset the guesses a stranger has left.
+#[tokio::test]
+async fn a_success_takes_back_its_own_attempt_not_the_failures_before_it() {
+    let db = TestDb::new().await;
+    fixture(&db.pool).await;
+    let app = TestApp::builder()
+        .on(&db)
+        .auth(throttle(4, 120))
+        .spawn()
+        .await;
+    let http = reqwest::Client::new();
+    let base = app.base_url.clone();
+    let unauthorized = StatusCode::UNAUTHORIZED;
+    for _ in 0..2 {
+        assert_eq!(login(&http, &base, EMAIL, "guess").await, unauthorized);
+    }
+    assert_eq!(login(&http, &base, EMAIL, PASSWORD).await, StatusCode::OK);
+    // Two failures left over (the success took back only its own attempt): two more reach
+    // the limit of four, and the next attempt is refused.
+    assert_eq!(login(&http, &base, EMAIL, "guess").await, unauthorized);
+    assert_eq!(login(&http, &base, EMAIL, "guess").await, unauthorized);
+    assert_eq!(
+        login(&http, &base, EMAIL, "guess").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -424,10 +473,13 @@ async fn parallel_unicode_variant_guesses_on_two_instances_stay_within_the_limit
             StatusCode::TOO_MANY_REQUESTS
         );
     }
-    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM login_throttle")
-        .fetch_one(&db.pool)
-        .await
-        .unwrap();
+    // (Rows keyed by name and address, `name U+0001 address`, throttle the lock exemption.)
+    let rows: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM login_throttle WHERE strpos(user_key, chr(1)) = 0",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
     assert_eq!(rows, 2, "one throttle row per normalised name");
 }
 
