@@ -60,9 +60,13 @@ pub struct Rules {
 /// The wire type of a member, as every format needs to know it.
 #[derive(Debug)]
 pub enum WireType {
-    /// `string` (also what numbers and dates travel as here).
+    /// `string` (also what dates travel as here).
     Text,
     Bool,
+    /// `int`: a JSON number, text elsewhere; held as its decimal text in a [`Value::Text`].
+    ///
+    /// [`Value::Text`]: crate::contract::Value::Text
+    Int,
     Enum(&'static EnumDef),
     /// `List<T>` / `T[]`.
     List(&'static WireType),

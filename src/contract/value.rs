@@ -183,6 +183,22 @@ impl Wire for bool {
     }
 }
 
+impl Wire for i32 {
+    const TYPE: WireType = WireType::Int;
+    fn to_value(&self) -> Value<'_> {
+        Value::Text(Cow::Owned(self.to_string()))
+    }
+    fn from_value(value: Value<'_>) -> Result<Self, ValueError> {
+        value
+            .as_text()
+            .and_then(|t| t.parse().ok())
+            .ok_or(ValueError {
+                member: "",
+                expected: "an integer",
+            })
+    }
+}
+
 impl<T: Wire> Wire for Option<T> {
     const TYPE: WireType = T::TYPE;
     const NULLABLE: bool = true;

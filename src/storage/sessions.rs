@@ -32,7 +32,10 @@ const STORED: &TypeDef = SessionInfo::TYPE;
 /// How a column is read: scalars as themselves, composites (lists) as their JSON text. They
 /// are kept as `json` (not jsonb) so the text, key order included, comes back exactly.
 fn is_composite(ty: &WireType) -> bool {
-    !matches!(ty, WireType::Text | WireType::Bool | WireType::Enum(_))
+    !matches!(
+        ty,
+        WireType::Text | WireType::Bool | WireType::Int | WireType::Enum(_)
+    )
 }
 
 /// A member's column: stored types keep one per member, named as its field.

@@ -159,6 +159,19 @@ fn check_member<'a>(
                 ));
             }
         },
+        (WireType::Int, Value::Text(t)) => match t.trim().parse::<i32>() {
+            Ok(n) => Value::Text(Cow::Owned(n.to_string())),
+            Err(_) => {
+                return Err(ApiError::invalid_field(
+                    op,
+                    name,
+                    format!(
+                        "'{}' is an Invalid value for '{name}' (an integer)",
+                        shown(&t)
+                    ),
+                ));
+            }
+        },
         (WireType::Bool, Value::Bool(b)) => Value::Bool(b),
         (WireType::Bool, Value::Text(t)) => match parse_bool(&t) {
             Some(b) => Value::Bool(b),
@@ -212,6 +225,7 @@ fn default_value(ty: &'static WireType) -> Value<'static> {
     match ty {
         WireType::Text => Value::Text(Cow::Borrowed("")),
         WireType::Bool => Value::Bool(false),
+        WireType::Int => Value::Text(Cow::Borrowed("0")),
         WireType::Enum(def) => Value::Text(Cow::Borrowed(def.values[0].0)),
         WireType::List(_) => Value::List(Vec::new()),
         WireType::StringMap => Value::Map(Vec::new()),

@@ -73,6 +73,8 @@ fn write_value(
             out.push(b'"');
         }
         (WireType::Text, Value::Text(t)) => write_str(out, t),
+        // Bound integers are canonical decimal text: a JSON number as it is.
+        (WireType::Int, Value::Text(t)) => out.extend_from_slice(t.as_bytes()),
         (WireType::List(item), Value::List(items)) => {
             out.push(b'[');
             for (i, v) in items.iter().enumerate() {
@@ -141,7 +143,7 @@ pub fn composites_as_json(
     for (slot, value) in slots.iter().zip(values) {
         let composite = !matches!(
             slot.member.ty,
-            WireType::Text | WireType::Bool | WireType::Enum(_)
+            WireType::Text | WireType::Bool | WireType::Int | WireType::Enum(_)
         );
         out.push(match value {
             Value::Null => Value::Null,
@@ -246,7 +248,9 @@ impl<'de> DeserializeSeed<'de> for MemberSeed {
     type Value = Value<'de>;
     fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Value<'de>, D::Error> {
         match self.ty {
-            WireType::Text | WireType::Bool | WireType::Enum(_) => scalar(d, self.name),
+            WireType::Text | WireType::Bool | WireType::Int | WireType::Enum(_) => {
+                scalar(d, self.name)
+            }
             WireType::List(_) => d.deserialize_any(ListSeed(self)),
             WireType::StringMap => d.deserialize_any(MapSeed(self.name)),
             WireType::Object(td) => d.deserialize_any(ObjectSeed(td)),

@@ -24,6 +24,7 @@ async fn the_sessions_table_has_one_column_per_session_info_member_of_its_wire_t
             let ty = match slot.member.ty {
                 WireType::Bool => "boolean",
                 WireType::Text | WireType::Enum(_) => "text",
+                WireType::Int => "integer",
                 WireType::List(_) | WireType::StringMap | WireType::Object(_) => "json",
             };
             (slot.member.field.to_string(), ty.to_string())

@@ -40,6 +40,7 @@ fn item_contract(ty: &'static crate::contract::WireType) -> (&'static str, &'sta
     match ty {
         WireType::Text => ("string", NS_ARRAYS),
         WireType::Bool => ("boolean", NS_ARRAYS),
+        WireType::Int => ("int", NS_ARRAYS),
         // No list of enums occurs in this contract; .NET would use the enum's own namespace.
         WireType::Enum(def) => (def.name, NS_ARRAYS),
         WireType::Object(td) => (td.name, td.xml_namespace),

@@ -58,10 +58,12 @@ fn read_member<'a>(
         return Ok(Value::Null);
     }
     Ok(match ty {
-        WireType::Text | WireType::Bool | WireType::Enum(_) => match doc.read_text(false, name)? {
-            Some(text) => Value::Text(Cow::Owned(text)),
-            None => Value::Null,
-        },
+        WireType::Text | WireType::Bool | WireType::Int | WireType::Enum(_) => {
+            match doc.read_text(false, name)? {
+                Some(text) => Value::Text(Cow::Owned(text)),
+                None => Value::Null,
+            }
+        }
         WireType::Object(td) => Value::Object(read_object(doc, td)?),
         WireType::List(item) => {
             let (item_name, item_ns) = item_contract(item);

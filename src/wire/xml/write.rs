@@ -132,7 +132,7 @@ fn write_member(
         return write_member(out, name, ns, ty, &parsed, scope, depth);
     }
     match ty {
-        WireType::Text | WireType::Bool | WireType::Enum(_) => {
+        WireType::Text | WireType::Bool | WireType::Int | WireType::Enum(_) => {
             let text: &str = match value {
                 Value::Null => {
                     open_tag(out, prefix, name);

@@ -45,6 +45,9 @@ fn any_member(ty: &'static WireType, nullable: bool) -> BoxedStrategy<Wire<'stat
     let value = match ty {
         WireType::Text => text().prop_map(|t| Wire::Text(Cow::Owned(t))).boxed(),
         WireType::Bool => any::<bool>().prop_map(Wire::Bool).boxed(),
+        WireType::Int => any::<i32>()
+            .prop_map(|n| Wire::Text(Cow::Owned(n.to_string())))
+            .boxed(),
         WireType::Enum(def) => prop::sample::select(def.values.to_vec())
             .prop_map(|(name, _)| Wire::Text(Cow::Borrowed(name)))
             .boxed(),
