@@ -13,6 +13,7 @@
 //!   the contract.
 //! - [`sessions`]: the operations, independent of route and format.
 //! - [`auth`]: who is calling (Basic, API keys, login sessions; argon2id hashes; the cache).
+//! - [`lists`]: ListSessions (who may see what; paging, sorting and filters).
 //! - [`login`]: the Authenticate operations (login, logout, current session, status).
 //! - [`storage`]: PostgreSQL: pool, migrations, every SQL statement, and the leased
 //!   connections of the PATCH/GET hot path.
@@ -29,6 +30,7 @@ pub mod demo;
 pub mod error;
 pub mod http;
 pub mod import;
+pub mod lists;
 pub mod login;
 pub mod server;
 pub mod sessions;

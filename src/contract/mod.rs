@@ -19,6 +19,7 @@
 //! - [`operations`]: the operations and their routes.
 
 pub mod auth;
+pub mod lists;
 pub mod model;
 pub mod operations;
 pub mod servicestack;

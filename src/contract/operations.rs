@@ -6,6 +6,7 @@
 
 use super::TypeDef;
 use super::auth::{GetAuthStatus, UserInfo};
+use super::lists::{ListSessions, SessionList};
 use super::servicestack::{Authenticate, AuthenticateResponse};
 use super::sessions::{GetSession, PatchSession, SessionInfo};
 use super::value::Dto;
@@ -17,6 +18,7 @@ pub enum OpId {
     GetSession,
     Authenticate,
     GetAuthStatus,
+    ListSessions,
 }
 
 /// A custom route: a path template (`{member}` variables bind request members) and its verbs.
@@ -66,6 +68,18 @@ pub static OPERATIONS: &[Operation] = &[
         response: SessionInfo::TYPE,
         routes: &[Route {
             path: "/sessions/{sessionId}",
+            verbs: &["GET"],
+        }],
+        requires_auth: true,
+        mutates: false,
+        predefined: true,
+    },
+    Operation {
+        id: OpId::ListSessions,
+        request: ListSessions::TYPE,
+        response: SessionList::TYPE,
+        routes: &[Route {
+            path: "/sessions",
             verbs: &["GET"],
         }],
         requires_auth: true,

@@ -129,6 +129,11 @@ async fn run(
             let session = sessions::get_session(state, &user, input.bind(binding)?).await?;
             respond_stored(format, op, &session)
         }
+        (OpId::ListSessions, Some(user)) => {
+            let req = input.bind(binding)?;
+            let page = crate::lists::list_sessions(state, &user, &req).await?;
+            wire::respond_value(format, op.response, &crate::lists::page_value(&page, &req)?)
+        }
         (OpId::Authenticate, _) => {
             run_authenticate(state, format, parts, input.bind(binding)?).await
         }

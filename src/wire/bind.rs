@@ -87,8 +87,26 @@ impl<'a> Binder<'a> {
         pairs: impl IntoIterator<Item = (Cow<'p, str>, Cow<'p, str>)>,
         overwrite: bool,
     ) {
+        // A list member named again in the same source gets the values appended, as
+        // ServiceStack joins repeated keys (`ids=a&ids=b` is `ids=a,b`).
+        let mut lists_set: Vec<usize> = Vec::new();
         for (k, v) in pairs {
+            let slot = self.ty.slot_by_key(&k);
+            let is_list = slot.is_some_and(|s| matches!(s.member.ty, WireType::List(_)));
+            if let Some(slot) = slot.filter(|_| is_list && !v.is_empty())
+                && lists_set.contains(&slot.index)
+                && let Value::List(items) = &mut self.values[slot.index]
+            {
+                items.extend(v.split(',').map(|i| Value::Text(Cow::Owned(i.to_owned()))));
+                continue;
+            }
+            let before = slot.map(|s| self.values[s.index].clone());
             self.set(&k, &v, overwrite);
+            if let Some(slot) = slot.filter(|_| is_list)
+                && before.as_ref() != Some(&self.values[slot.index])
+            {
+                lists_set.push(slot.index);
+            }
         }
     }
 

@@ -289,12 +289,13 @@ async fn an_unknown_route_is_404_not_found() {
             json!([])
         )
     );
+    // `/sessions` is ListSessions' route (GET): another verb there is a 405.
     assert_eq!(
         no_id,
         Reply::error(
-            404,
-            "NotFound",
-            "Handler for Request not found: PATCH /sessions",
+            405,
+            "NotImplementedException",
+            "The verb PATCH is not supported on /sessions",
             json!([])
         )
     );

@@ -1,0 +1,184 @@
+//! ListSessions: who may see what, and the request's paging, sorting and filters turned into a
+//! storage query. The answer is written from the stored rows, as PATCH and GET answers are.
+
+use crate::AppState;
+use crate::auth::{Principal, SYSTEM_ADMINISTRATOR};
+use crate::contract::lists::{ListSessions, SessionList, SortOrders};
+use crate::contract::sessions::SessionInfo;
+use crate::contract::{Dto, Value, WireType};
+use crate::error::{ApiError, Result};
+use crate::storage::auth as store;
+use crate::storage::sessions::{self, ListQuery, Page};
+use chrono::{NaiveDate, TimeZone, Utc};
+use std::borrow::Cow;
+
+/// ServiceStack's default page size for Evo Voice lists.
+pub const DEFAULT_COUNT_PER_PAGE: i32 = 25;
+/// The largest page a client may ask for.
+pub const MAX_COUNT_PER_PAGE: i32 = 1000;
+/// `all=true` answers at most this many sessions (and `hasMorePages` when there are more).
+pub const MAX_ALL: i64 = 10_000;
+
+/// The page of sessions `req` asks for, of the accounts `principal` may act in.
+pub async fn list_sessions(
+    state: &AppState,
+    principal: &Principal,
+    req: &ListSessions,
+) -> Result<Page> {
+    let user = store::resolve(&state.pool, &principal.credential)
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("Not Authenticated"))?;
+    let admin = user.roles.iter().any(|r| r == SYSTEM_ADMINISTRATOR);
+    let own: Vec<String> = user.accounts.iter().map(|(id, _)| id.clone()).collect();
+    // An explicit account outside the caller's is refused, not silently dropped.
+    if let Some(asked) = &req.account_ids
+        && !admin
+        && let Some(other) = asked.iter().find(|a| !own.contains(a))
+    {
+        return Err(ApiError::forbidden(format!(
+            "You do not have access to account '{other}'"
+        )));
+    }
+    if req.parent_session_id.is_some() {
+        return Err(ApiError::validation(
+            member("parent_session_id"),
+            "NotSupported",
+            "Sessions here have no parent session, so 'parentSessionId' cannot be answered",
+        ));
+    }
+    let accounts = match (&req.account_ids, admin) {
+        (Some(asked), _) => Some(asked.as_slice()),
+        (None, true) => None,
+        (None, false) => Some(own.as_slice()),
+    };
+    let (limit, offset, count_total) = paging(req)?;
+    let query = ListQuery {
+        accounts,
+        customers: req.customer_ids.as_deref(),
+        endpoints: req.endpoint_ids.as_deref(),
+        ids: req.specific_ids.as_deref(),
+        created_from: day(req.start_date.as_deref(), "start_date", 0)?,
+        created_before: day(req.end_date.as_deref(), "end_date", 1)?,
+        from_contains: req.from.as_deref().filter(|t| !t.is_empty()),
+        to_contains: req.to.as_deref().filter(|t| !t.is_empty()),
+        log_contains: req.log.as_deref().filter(|t| !t.is_empty()),
+        sort: sort(req)?,
+        limit,
+        offset,
+        count_total,
+    };
+    Ok(sessions::list(&state.pool, &query).await?)
+}
+
+/// The JSON name of a ListSessions member, for messages.
+fn member(field: &str) -> &'static str {
+    ListSessions::TYPE
+        .slot_by_field(field)
+        .map_or("", |s| s.member.json)
+}
+
+/// (limit, offset, count the total): one row more than the page is read with simplified
+/// paging, to know whether more pages follow without counting.
+fn paging(req: &ListSessions) -> Result<(i64, i64, bool)> {
+    let per_page = req.count_per_page.unwrap_or(DEFAULT_COUNT_PER_PAGE);
+    if !(1..=MAX_COUNT_PER_PAGE).contains(&per_page) {
+        return Err(ApiError::validation(
+            member("count_per_page"),
+            "InclusiveBetween",
+            format!("'countPerPage' must be between 1 and {MAX_COUNT_PER_PAGE}"),
+        ));
+    }
+    let page = req.page.unwrap_or(0);
+    if page < 0 {
+        return Err(ApiError::validation(
+            member("page"),
+            "GreaterThanOrEqual",
+            "'page' must be 0 or more (pages are counted from 0)",
+        ));
+    }
+    let simplified = req.simplified_paging.unwrap_or(false);
+    if req.all.unwrap_or(false) {
+        return Ok((MAX_ALL + 1, 0, !simplified));
+    }
+    Ok((
+        i64::from(per_page) + 1,
+        i64::from(page) * i64::from(per_page),
+        !simplified,
+    ))
+}
+
+/// Midnight UTC of a `YYYY-MM-DD` day, plus `days`; a bad date is a 400 naming the member.
+fn day(text: Option<&str>, field: &str, days: i64) -> Result<Option<chrono::DateTime<Utc>>> {
+    let Some(text) = text.filter(|t| !t.trim().is_empty()) else {
+        return Ok(None);
+    };
+    let date = NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| {
+        ApiError::validation(
+            member(field),
+            "InvalidDate",
+            format!("'{}' must be a date as YYYY-MM-DD", member(field)),
+        )
+    })?;
+    let start = Utc.from_utc_datetime(&date.and_hms_opt(0, 0, 0).unwrap_or_default());
+    Ok(Some(start + chrono::Duration::days(days)))
+}
+
+/// The SessionInfo member to sort by (any scalar member, by its JSON name in any case), and
+/// the direction. Without a sort field: newest first.
+fn sort(req: &ListSessions) -> Result<Option<(&'static str, bool)>> {
+    let descending = req.sort_order.map(|o| o == SortOrders::Descend);
+    let Some(field) = req.sort_field.as_deref().filter(|f| !f.trim().is_empty()) else {
+        return Ok(Some((date_created(), descending.unwrap_or(true))));
+    };
+    let slot = SessionInfo::TYPE
+        .slot_by_key(field.trim())
+        .filter(|s| {
+            matches!(
+                s.member.ty,
+                WireType::Text | WireType::Enum(_) | WireType::Bool | WireType::Int
+            )
+        })
+        .ok_or_else(|| {
+            ApiError::validation(
+                member("sort_field"),
+                "InvalidSortField",
+                "'sortField' must name a SessionInfo member that holds a single value",
+            )
+        })?;
+    Ok(Some((slot.member.field, descending.unwrap_or(false))))
+}
+
+fn date_created() -> &'static str {
+    SessionInfo::TYPE
+        .slot_by_field("date_created")
+        .map_or("id", |s| s.member.field)
+}
+
+/// The ListResponse of a page, written from its rows: `limit` asked one row more than the
+/// page, so a row beyond it means more pages follow.
+pub fn page_value<'a>(page: &'a Page, req: &ListSessions) -> Result<Value<'a>> {
+    let per_page = if req.all.unwrap_or(false) {
+        MAX_ALL
+    } else {
+        i64::from(req.count_per_page.unwrap_or(DEFAULT_COUNT_PER_PAGE))
+    };
+    let shown = page.rows.len().min(per_page as usize);
+    let items = page.rows[..shown]
+        .iter()
+        .map(|s| s.value())
+        .collect::<Result<Vec<_>, _>>()?;
+    let more = page.rows.len() > shown;
+    let (total, pages) = match page.total {
+        Some(total) => (total, (total + per_page - 1) / per_page),
+        None => (0, 0),
+    };
+    let text = |n: i64| Value::Text(Cow::Owned(n.min(i64::from(i32::MAX)).to_string()));
+    // In SessionList's declaration order.
+    debug_assert_eq!(SessionList::TYPE.len(), 4);
+    Ok(Value::Object(vec![
+        Value::List(items),
+        text(total),
+        text(pages),
+        Value::Bool(more),
+    ]))
+}

@@ -1,0 +1,318 @@
+//! `GET /sessions` (ListSessions) as the Evo Voice command-line client calls it: only the
+//! caller's accounts, filters, 0-based paging, sorting, JSON and XML; whole items compared with
+//! what GetSession answers for the same session.
+
+use super::*;
+
+/// Sessions of ACCOUNT, oldest first (s1 … s5), and one of OTHER_ACCOUNT.
+fn id(n: u32) -> String {
+    format!("5f0c1a2b3c4d5e6f7a8b{n:04x}")
+}
+
+async fn listing_world() -> TestApp {
+    let app = TestApp::spawn().await;
+    add_user(app.pool(), &AGENT).await;
+    add_user(app.pool(), &GRACE).await;
+    add_user(app.pool(), &ADMIN).await;
+    let mut docs: Vec<Value> = (1..=5)
+        .map(|n| {
+            with(
+                &simple_session(&id(n), ACCOUNT),
+                json!({
+                    "dateCreated": format!("2026-11-2{n}T10:00:00.000Z"),
+                    "fromAddress": format!("+1555010{n}"),
+                    "toAddress": if n % 2 == 0 { "client:Sam%Agent" } else { "+15550100" },
+                    "customerId": if n <= 2 { "cust-a" } else { "cust-b" },
+                    "endpointId": format!("ep-{}", n % 2),
+                    "displayName": format!("call {}", 6 - n),
+                    "log": [{"date": "2026-11-21T10:00:00.000Z", "message": format!("note {n}: caller asked for BILLING")}],
+                }),
+            )
+        })
+        .collect();
+    docs.push(with(
+        &simple_session(&id(99), OTHER_ACCOUNT),
+        json!({"dateCreated": "2026-11-29T10:00:00.000Z"}),
+    ));
+    import(app.pool(), &docs).await;
+    app
+}
+
+/// The ids of a list answer, in order, and the answer's paging members.
+fn ids_and_paging(body: &Value) -> (Vec<String>, Value) {
+    let ids = body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_string())
+        .collect();
+    let paging = json!({
+        "totalCount": body["totalCount"],
+        "totalPages": body["totalPages"],
+        "hasMorePages": body["hasMorePages"],
+    });
+    (ids, paging)
+}
+
+async fn list(app: &TestApp, user: &User, query: &str) -> Response {
+    app.get(&format!("/sessions{query}"))
+        .signed_in_as(user)
+        .await
+}
+
+#[tokio::test]
+async fn a_list_holds_only_the_callers_accounts_newest_first_with_totals_and_whole_sessions() {
+    let app = listing_world().await;
+    let res = list(&app, &AGENT, "").await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    let body = res.json();
+    let (ids, paging) = ids_and_paging(&body);
+    assert_eq!(ids, [id(5), id(4), id(3), id(2), id(1)]);
+    assert_eq!(
+        paging,
+        json!({"totalCount": 5, "totalPages": 1, "hasMorePages": false})
+    );
+    // Each item is the whole session, exactly as GetSession answers it.
+    for item in body["items"].as_array().unwrap() {
+        let got = app
+            .get_session(item["id"].as_str().unwrap())
+            .signed_in_as(&AGENT)
+            .await;
+        assert_eq!(&got.json(), item);
+    }
+    // Another account's user sees only theirs; an administrator sees every account.
+    let (ids, _) = ids_and_paging(&list(&app, &GRACE, "").await.json());
+    assert_eq!(ids, [id(99)]);
+    let (ids, _) = ids_and_paging(&list(&app, &ADMIN, "?countPerPage=2").await.json());
+    assert_eq!(ids, [id(99), id(5)]);
+}
+
+#[tokio::test]
+async fn an_explicit_account_the_caller_may_not_act_in_is_403_and_lists_nothing() {
+    let app = listing_world().await;
+    for query in [
+        format!("?accountIds={OTHER_ACCOUNT}"),
+        format!("?accountIds={ACCOUNT},{OTHER_ACCOUNT}"),
+    ] {
+        let res = list(&app, &AGENT, &query).await;
+        assert_eq!(
+            res.reply(),
+            Reply::error(
+                403,
+                "Forbidden",
+                &format!("You do not have access to account '{OTHER_ACCOUNT}'"),
+                json!([])
+            ),
+            "{query}"
+        );
+    }
+    let (ids, _) = ids_and_paging(
+        &list(&app, &ADMIN, &format!("?accountIds={OTHER_ACCOUNT}"))
+            .await
+            .json(),
+    );
+    assert_eq!(ids, [id(99)]);
+}
+
+#[tokio::test]
+async fn pages_count_from_zero_up_to_the_last_and_beyond_and_all_lifts_paging() {
+    let app = listing_world().await;
+    let cases = [
+        (
+            "?countPerPage=2",
+            vec![5, 4],
+            json!({"totalCount": 5, "totalPages": 3, "hasMorePages": true}),
+        ),
+        (
+            "?countPerPage=2&page=1",
+            vec![3, 2],
+            json!({"totalCount": 5, "totalPages": 3, "hasMorePages": true}),
+        ),
+        (
+            "?countPerPage=2&page=2",
+            vec![1],
+            json!({"totalCount": 5, "totalPages": 3, "hasMorePages": false}),
+        ),
+        (
+            "?countPerPage=2&page=3",
+            vec![],
+            json!({"totalCount": 0, "totalPages": 0, "hasMorePages": false}),
+        ),
+        (
+            "?countPerPage=2&all=true",
+            vec![5, 4, 3, 2, 1],
+            json!({"totalCount": 5, "totalPages": 1, "hasMorePages": false}),
+        ),
+        // Simplified paging: no totals, but whether more pages follow.
+        (
+            "?countPerPage=2&simplifiedPaging=true",
+            vec![5, 4],
+            json!({"totalCount": 0, "totalPages": 0, "hasMorePages": true}),
+        ),
+        (
+            "?countPerPage=4&page=1&simplifiedPaging=true",
+            vec![1],
+            json!({"totalCount": 0, "totalPages": 0, "hasMorePages": false}),
+        ),
+    ];
+    for (query, want, paging) in cases {
+        let res = list(&app, &AGENT, query).await;
+        assert_eq!(res.status, 200, "{query}: {}", res.text);
+        let want: Vec<String> = want.into_iter().map(id).collect();
+        assert_eq!(ids_and_paging(&res.json()), (want, paging), "{query}");
+    }
+}
+
+#[tokio::test]
+async fn every_filter_narrows_the_list_as_the_client_sends_it() {
+    let app = listing_world().await;
+    let cases: Vec<(String, Vec<u32>)> = vec![
+        ("?customerIds=cust-a".into(), vec![2, 1]),
+        (
+            "?customerIds=cust-a,cust-b&endpointIds=ep-0".into(),
+            vec![4, 2],
+        ),
+        (format!("?specificIds={},{}", id(1), id(3)), vec![3, 1]),
+        // Repeated keys add up, as ServiceStack joins them.
+        (
+            format!("?specificIds={}&specificIds={}", id(1), id(3)),
+            vec![3, 1],
+        ),
+        // Another account's session is not found by id either.
+        (format!("?specificIds={},{}", id(1), id(99)), vec![1]),
+        // Contains, in any case; `%` is a character, not a wildcard.
+        ("?from=5550103".into(), vec![3]),
+        ("?to=sam%25agent".into(), vec![4, 2]),
+        ("?to=m%25A".into(), vec![4, 2]),
+        ("?to=m_A".into(), vec![]),
+        ("?log=billing".into(), vec![5, 4, 3, 2, 1]),
+        ("?log=note%203".into(), vec![3]),
+        // Days are whole UTC days, both ends included.
+        (
+            "?startDate=2026-11-22&endDate=2026-11-24".into(),
+            vec![4, 3, 2],
+        ),
+        ("?startDate=2026-11-25".into(), vec![5]),
+        ("?endDate=2026-11-21".into(), vec![1]),
+        // searchArchive: there is no separate archive, every stored session is searched.
+        ("?searchArchive=true&customerIds=cust-a".into(), vec![2, 1]),
+        (
+            format!("?accountIds={ACCOUNT}&from=%2B1555010"),
+            vec![5, 4, 3, 2, 1],
+        ),
+    ];
+    for (query, want) in cases {
+        let res = list(&app, &AGENT, &query).await;
+        assert_eq!(res.status, 200, "{query}: {}", res.text);
+        let want: Vec<String> = want.into_iter().map(id).collect();
+        assert_eq!(ids_and_paging(&res.json()).0, want, "{query}");
+    }
+}
+
+#[tokio::test]
+async fn any_member_sorts_either_way_with_the_id_breaking_ties() {
+    let app = listing_world().await;
+    let cases = [
+        ("?sortField=displayName", vec![5, 4, 3, 2, 1]),
+        (
+            "?sortField=DisplayName&sortOrder=Descend",
+            vec![1, 2, 3, 4, 5],
+        ),
+        (
+            "?sortField=dateCreated&sortOrder=Ascend",
+            vec![1, 2, 3, 4, 5],
+        ),
+        // Equal values: ties broken by id, in the same direction.
+        ("?sortField=toAddress&sortOrder=Ascend", vec![1, 3, 5, 2, 4]),
+        (
+            "?sortField=callState&sortOrder=Descend",
+            vec![5, 4, 3, 2, 1],
+        ),
+    ];
+    for (query, want) in cases {
+        let res = list(&app, &AGENT, query).await;
+        assert_eq!(res.status, 200, "{query}: {}", res.text);
+        let want: Vec<String> = want.into_iter().map(id).collect();
+        assert_eq!(ids_and_paging(&res.json()).0, want, "{query}");
+    }
+}
+
+#[tokio::test]
+async fn bad_list_parameters_are_400s_naming_the_member() {
+    let app = listing_world().await;
+    let cases = [
+        ("?countPerPage=0", "countPerPage"),
+        ("?countPerPage=1001", "countPerPage"),
+        ("?countPerPage=many", "countPerPage"),
+        ("?page=-1", "page"),
+        ("?startDate=25/11/2026", "startDate"),
+        ("?endDate=2026-13-01", "endDate"),
+        ("?sortField=members", "sortField"),
+        ("?sortField=nosuch", "sortField"),
+        ("?sortOrder=Sideways", "sortOrder"),
+        ("?parentSessionId=abc", "parentSessionId"),
+    ];
+    for (query, member) in cases {
+        let res = list(&app, &AGENT, query).await;
+        assert_eq!(res.status, 400, "{query}: {}", res.text);
+        assert_eq!(
+            res.json()["responseStatus"]["errors"][0]["fieldName"],
+            member,
+            "{query}: {}",
+            res.text
+        );
+    }
+}
+
+/// `evov session log ID`: one session by id, simplified paging, its log read from items[0].
+#[tokio::test]
+async fn the_clients_session_log_call_answers_that_sessions_log() {
+    let app = listing_world().await;
+    let res = list(
+        &app,
+        &AGENT,
+        &format!(
+            "?specificIds={}&countPerPage=1&simplifiedPaging=true",
+            id(3)
+        ),
+    )
+    .await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    assert_eq!(
+        res.json()["items"][0]["log"],
+        json!([{"date": "2026-11-21T10:00:00.000Z", "message": "note 3: caller asked for BILLING"}])
+    );
+}
+
+/// The XML answer is DataContractSerializer's shape for `ListResponse<SessionInfo>`: the
+/// items in the SessionInfo namespace under a `d2p1` prefix, whose base-class members fall in
+/// the root's (Voice.Api) default namespace.
+#[tokio::test]
+async fn the_xml_list_is_a_list_response_of_session_info() {
+    let app = listing_world().await;
+    let res = list(
+        &app,
+        &AGENT,
+        &format!("?specificIds={}&format=xml&simplifiedPaging=true", id(1)),
+    )
+    .await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    let ns = "http://schemas.datacontract.org/2004/07/Voice.Api";
+    let open = format!(
+        r#"<?xml version="1.0" encoding="utf-8"?><ListResponseOfSessionInfo xmlns:i="http://www.w3.org/2001/XMLSchema-instance" xmlns="{ns}"><HasMorePages>false</HasMorePages><Items xmlns:d2p1="{ns}.Sessions"><d2p1:SessionInfo><CreatedBy i:nil="true" /><DateCreated>2026-11-21T10:00:00.000Z</DateCreated>"#
+    );
+    assert!(res.text.starts_with(&open), "{}", res.text);
+    assert!(
+        res.text
+            .contains("<d2p1:AccountId>5f0c1a2b3c4d5e6f7a8b9c00</d2p1:AccountId>"),
+        "{}",
+        res.text
+    );
+    assert!(
+        res.text.ends_with(
+            "</d2p1:SessionInfo></Items><TotalCount>0</TotalCount><TotalPages>0</TotalPages></ListResponseOfSessionInfo>"
+        ),
+        "{}",
+        res.text
+    );
+}
