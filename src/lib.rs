@@ -13,6 +13,8 @@
 //!   the contract.
 //! - [`sessions`]: the operations, independent of route and format.
 //! - [`auth`]: who is calling (Basic, API keys, login sessions; argon2id hashes; the cache).
+//! - [`metadata`]: the service describing itself (metadata pages, `/types/*` references),
+//!   generated from the contract.
 //! - [`login`]: the Authenticate operations (login, logout, current session, status).
 //! - [`storage`]: PostgreSQL: pool, migrations, every SQL statement, and the leased
 //!   connections of the PATCH/GET hot path.
@@ -30,6 +32,7 @@ pub mod error;
 pub mod http;
 pub mod import;
 pub mod login;
+pub mod metadata;
 pub mod server;
 pub mod sessions;
 pub mod storage;
