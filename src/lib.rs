@@ -14,6 +14,8 @@
 //! - [`sessions`]: the operations, independent of route and format.
 //! - [`auth`]: who is calling (Basic, API keys, login sessions; argon2id hashes; the cache).
 //! - [`lists`]: ListSessions (who may see what; paging, sorting and filters).
+//! - [`metadata`]: the service describing itself (metadata pages, `/types/*` references),
+//!   generated from the contract.
 //! - [`login`]: the Authenticate operations (login, logout, current session, status).
 //! - [`storage`]: PostgreSQL: pool, migrations, every SQL statement, and the leased
 //!   connections of the PATCH/GET hot path.
@@ -32,6 +34,7 @@ pub mod http;
 pub mod import;
 pub mod lists;
 pub mod login;
+pub mod metadata;
 pub mod server;
 pub mod sessions;
 pub mod storage;

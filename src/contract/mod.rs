@@ -16,9 +16,11 @@
 //! - [`value`]: [`Value`], the format-neutral data every reader produces and every writer
 //!   consumes, and the [`Dto`]/[`Wire`] conversions to and from typed structs;
 //! - [`sessions`], [`servicestack`], [`auth`]: the DTOs;
+//! - [`flows`]: types the metadata describes that no operation carries;
 //! - [`operations`]: the operations and their routes.
 
 pub mod auth;
+pub mod flows;
 pub mod lists;
 pub mod model;
 pub mod operations;
@@ -26,5 +28,5 @@ pub mod servicestack;
 pub mod sessions;
 pub mod value;
 
-pub use model::{EnumDef, Member, Rules, Slot, TypeDef, WireType};
+pub use model::{DictionaryDef, EnumDef, Member, Rules, Slot, TypeDef, WireType};
 pub use value::{Dto, StringMap, Value, ValueError, Wire, WireEnum};

@@ -101,6 +101,16 @@ impl EnumDef {
     }
 }
 
+/// A class that is a `Dictionary<string, T>` and nothing else (`NodeParameterMap`): described
+/// for the metadata and the generated client code, never carried by an operation.
+#[derive(Debug)]
+pub struct DictionaryDef {
+    pub name: &'static str,
+    pub namespace: &'static str,
+    /// The dictionary's value type (keys are strings).
+    pub value: &'static TypeDef,
+}
+
 /// A member together with the type that declares it (base members belong to the base type,
 /// and DataContract XML puts them in its namespace).
 #[derive(Debug, Clone, Copy)]

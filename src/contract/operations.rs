@@ -123,6 +123,15 @@ pub static OPERATIONS: &[Operation] = &[
 /// the health checks.
 pub const PREDEFINED_ROUTES: &[&str] = &["/api/{op}", "/json/reply/{op}", "/xml/reply/{op}"];
 pub const HEALTH_ROUTES: &[&str] = &["/health/live", "/health/ready"];
+/// The service's description of itself: metadata pages and Add ServiceStack Reference
+/// (`crate::metadata`). Listed here so `/Types/TypeScript` routes as ServiceStack routes it.
+pub const METADATA_ROUTES: &[&str] = &[
+    "/metadata",
+    "/json/metadata",
+    "/xml/metadata",
+    "/types",
+    "/types/{lang}",
+];
 
 pub fn operation(id: OpId) -> &'static Operation {
     OPERATIONS
@@ -145,7 +154,8 @@ pub fn route_shapes() -> Vec<Vec<&'static str>> {
         .iter()
         .flat_map(|op| op.routes.iter().map(|r| r.path))
         .chain(PREDEFINED_ROUTES.iter().copied())
-        .chain(HEALTH_ROUTES.iter().copied());
+        .chain(HEALTH_ROUTES.iter().copied())
+        .chain(METADATA_ROUTES.iter().copied());
     let mut shapes: Vec<Vec<&str>> = Vec::new();
     for path in paths {
         let shape: Vec<&str> = path

@@ -53,6 +53,7 @@ pub fn routes() -> Router<AppState> {
         router = router.route(path, any(predefined));
     }
     router
+        .merge(crate::metadata::router())
         .route(operations::HEALTH_ROUTES[0], get(super::health::live))
         .route(operations::HEALTH_ROUTES[1], get(super::health::ready))
 }

@@ -14,6 +14,7 @@ mod clients;
 mod faults;
 mod hardening;
 mod hostile;
+mod metadata;
 mod observability;
 mod properties;
 mod schema;

@@ -65,7 +65,7 @@ fn unauthorized_status() -> Value {
 // Installing and running the client scripts
 // ---------------------------------------------------------------------------------------------
 
-fn clients_dir() -> PathBuf {
+pub(crate) fn clients_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients")
 }
 
@@ -92,8 +92,9 @@ fn require_tool(program: &str, why: &str) {
     }
 }
 
-/// `npm ci` in tests/clients/node unless node_modules already holds the pinned client.
-fn node_deps() -> &'static PathBuf {
+/// `npm ci` in tests/clients/node unless node_modules already holds every pinned dependency
+/// (the client, and the reference tools tests/api/metadata runs).
+pub(crate) fn node_deps() -> &'static PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         let dir = clients_dir().join("node");
@@ -109,12 +110,21 @@ fn node_deps() -> &'static PathBuf {
         let lock: Value =
             serde_json::from_str(&std::fs::read_to_string(dir.join("package-lock.json")).unwrap())
                 .unwrap();
-        let wanted = lock["packages"]["node_modules/@servicestack/client"]["version"]
-            .as_str()
-            .expect("package-lock.json pins @servicestack/client")
-            .to_string();
-        let installed = pinned(&dir.join("node_modules/@servicestack/client/package.json"));
-        if installed.as_deref() != Some(wanted.as_str()) {
+        let manifest: Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("package.json")).unwrap())
+                .unwrap();
+        // Every direct dependency installed at the version the lock file pins.
+        let installed = manifest["dependencies"]
+            .as_object()
+            .expect("package.json has dependencies")
+            .keys()
+            .all(|name| {
+                let key = format!("node_modules/{name}");
+                let wanted = lock["packages"][&key]["version"].as_str();
+                wanted.is_some()
+                    && pinned(&dir.join(&key).join("package.json")).as_deref() == wanted
+            });
+        if !installed {
             run_setup(
                 Command::new("npm")
                     .args(["ci", "--no-audit", "--no-fund"])
@@ -128,7 +138,7 @@ fn node_deps() -> &'static PathBuf {
 
 /// A venv under the cargo target dir with tests/clients/python/requirements.txt installed;
 /// reinstalled when the requirements change. Returns the venv's python.
-fn python_deps() -> &'static PathBuf {
+pub(crate) fn python_deps() -> &'static PathBuf {
     static PYTHON: OnceLock<PathBuf> = OnceLock::new();
     PYTHON.get_or_init(|| {
         require_tool(
