@@ -109,6 +109,8 @@ pub static OPERATIONS: &[Operation] = &[
 /// the health checks.
 pub const PREDEFINED_ROUTES: &[&str] = &["/api/{op}", "/json/reply/{op}", "/xml/reply/{op}"];
 pub const HEALTH_ROUTES: &[&str] = &["/health/live", "/health/ready"];
+/// The OpenAPI document of these operations (`crate::openapi`).
+pub const OPENAPI_ROUTE: &str = "/openapi";
 
 pub fn operation(id: OpId) -> &'static Operation {
     OPERATIONS
@@ -131,7 +133,8 @@ pub fn route_shapes() -> Vec<Vec<&'static str>> {
         .iter()
         .flat_map(|op| op.routes.iter().map(|r| r.path))
         .chain(PREDEFINED_ROUTES.iter().copied())
-        .chain(HEALTH_ROUTES.iter().copied());
+        .chain(HEALTH_ROUTES.iter().copied())
+        .chain([OPENAPI_ROUTE]);
     let mut shapes: Vec<Vec<&str>> = Vec::new();
     for path in paths {
         let shape: Vec<&str> = path
