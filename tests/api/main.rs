@@ -15,6 +15,7 @@ mod faults;
 mod hardening;
 mod hostile;
 mod observability;
+mod openapi;
 mod properties;
 mod schema;
 mod serve_demo;
