@@ -20,6 +20,7 @@
 //! - [`storage`]: PostgreSQL: pool, migrations, every SQL statement, and the leased
 //!   connections of the PATCH/GET hot path.
 //! - [`import`], [`demo`]: loading sessions from JSON; seeding demo data.
+//! - [`openapi`]: `GET /openapi`, the OpenAPI document generated from the contract.
 //! - [`error`]: the one error type, rendered as a ServiceStack `ResponseStatus`.
 //! - [`username`]: the one normalisation of user names (lookup, login, throttling).
 //! - [`sweep`]: the periodic, bounded deletion of expired throttle rows and login sessions.
@@ -35,6 +36,7 @@ pub mod import;
 pub mod lists;
 pub mod login;
 pub mod metadata;
+pub mod openapi;
 pub mod server;
 pub mod sessions;
 pub mod storage;

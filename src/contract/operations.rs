@@ -133,6 +133,9 @@ pub const METADATA_ROUTES: &[&str] = &[
     "/types/{lang}",
 ];
 
+/// The OpenAPI document of these operations (`crate::openapi`).
+pub const OPENAPI_ROUTE: &str = "/openapi";
+
 pub fn operation(id: OpId) -> &'static Operation {
     OPERATIONS
         .iter()
@@ -155,7 +158,8 @@ pub fn route_shapes() -> Vec<Vec<&'static str>> {
         .flat_map(|op| op.routes.iter().map(|r| r.path))
         .chain(PREDEFINED_ROUTES.iter().copied())
         .chain(HEALTH_ROUTES.iter().copied())
-        .chain(METADATA_ROUTES.iter().copied());
+        .chain(METADATA_ROUTES.iter().copied())
+        .chain([OPENAPI_ROUTE]);
     let mut shapes: Vec<Vec<&str>> = Vec::new();
     for path in paths {
         let shape: Vec<&str> = path

@@ -156,10 +156,15 @@ async fn wire_layer(
     req.extensions_mut().insert(format);
     let mut res = next.run(req).await;
     if let Some(err) = res.extensions_mut().remove::<ApiError>() {
-        // Keep what inner layers recorded (the matched route, for the request log).
+        // Keep what inner layers recorded (the matched route, for the request log), and the
+        // `Allow` axum puts on a 405 (RFC 9110 requires it; schemathesis found it missing).
         let extensions = std::mem::take(res.extensions_mut());
+        let allow = res.headers_mut().remove(header::ALLOW);
         res = render_error(format, err);
         *res.extensions_mut() = extensions;
+        if let Some(allow) = allow {
+            res.headers_mut().insert(header::ALLOW, allow);
+        }
     } else if (res.status().is_client_error() || res.status().is_server_error())
         && !is_wire_body(&res)
     {

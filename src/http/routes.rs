@@ -56,6 +56,7 @@ pub fn routes() -> Router<AppState> {
         .merge(crate::metadata::router())
         .route(operations::HEALTH_ROUTES[0], get(super::health::live))
         .route(operations::HEALTH_ROUTES[1], get(super::health::ready))
+        .route(operations::OPENAPI_ROUTE, get(crate::openapi::serve))
 }
 
 /// A custom route of operation `id`: path variables bind request members by name.

@@ -110,9 +110,10 @@ fn by_path_prefix(path: &str) -> Option<Format> {
     }
 }
 
-/// The JS and Python clients' `/api` routes are JSON endpoints whatever the Accept header says.
+/// The JS and Python clients' `/api` routes are JSON endpoints whatever the Accept header says;
+/// so is the OpenAPI document, which has no other form (a browser's Accept would pick XML).
 fn ignores_accept(path: &str) -> bool {
-    path.starts_with("/api/")
+    path.starts_with("/api/") || path == operations::OPENAPI_ROUTE
 }
 
 /// ServiceStack's Accept rules: q-values ignored; the request's own Content-Type wins when it
@@ -252,6 +253,28 @@ mod tests {
         assert_eq!(
             fmt("/api/GetSession", Some("format=xml"), None, None),
             Format::Xml
+        );
+    }
+
+    #[test]
+    fn the_openapi_document_ignores_accept_and_its_path_case() {
+        let n = negotiate(
+            "/OpenAPI",
+            None,
+            Some("application/vnd.oai.openapi+json"),
+            None,
+        );
+        let n = n.unwrap();
+        assert_eq!(n.format, Format::Json);
+        assert_eq!(n.rewritten_path.as_deref(), Some("/openapi"));
+        assert_eq!(
+            fmt(
+                "/openapi",
+                None,
+                Some("text/html,application/xml;q=0.9"),
+                None
+            ),
+            Format::Json
         );
     }
 

@@ -16,6 +16,7 @@ mod hardening;
 mod hostile;
 mod metadata;
 mod observability;
+mod openapi;
 mod properties;
 mod schema;
 mod serve_demo;

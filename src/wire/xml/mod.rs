@@ -34,8 +34,9 @@ pub fn is_xml_char(c: char) -> bool {
     !matches!(c, '\u{0}'..='\u{8}' | '\u{B}' | '\u{C}' | '\u{E}'..='\u{1F}' | '\u{FFFE}' | '\u{FFFF}')
 }
 
-/// The contract name and namespace of a collection item of type `ty`, as .NET names it.
-fn item_contract(ty: &'static crate::contract::WireType) -> (&'static str, &'static str) {
+/// The contract name and namespace of a collection item of type `ty`, as .NET names it (also
+/// what the OpenAPI document gives as the items' XML names).
+pub fn item_contract(ty: &'static crate::contract::WireType) -> (&'static str, &'static str) {
     use crate::contract::WireType;
     match ty {
         WireType::Text => ("string", NS_ARRAYS),

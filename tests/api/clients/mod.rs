@@ -140,41 +140,46 @@ pub(crate) fn node_deps() -> &'static PathBuf {
 /// reinstalled when the requirements change. Returns the venv's python.
 pub(crate) fn python_deps() -> &'static PathBuf {
     static PYTHON: OnceLock<PathBuf> = OnceLock::new();
-    PYTHON.get_or_init(|| {
-        require_tool(
-            "python3",
-            "the Python client conformance test needs Python >= 3.8 with venv \
-             (apt-get install python3 python3-venv)",
+    PYTHON.get_or_init(|| python_venv("python/requirements.txt", "client-venv"))
+}
+
+/// A venv `name` under the cargo target dir with `requirements` (relative to tests/clients)
+/// installed; reinstalled when the requirements change. Returns the venv's python. Callers
+/// keep the result in a `OnceLock`, so one test process installs each venv once.
+pub fn python_venv(requirements: &str, name: &str) -> PathBuf {
+    require_tool(
+        "python3",
+        "the Python client and OpenAPI tests need Python >= 3.11 with venv \
+         (apt-get install python3 python3-venv)",
+    );
+    let requirements = clients_dir().join(requirements);
+    let wanted = std::fs::read_to_string(&requirements).unwrap();
+    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let python = venv.join("bin/python");
+    let stamp = venv.join("installed-requirements.txt");
+    if std::fs::read_to_string(&stamp).ok().as_deref() != Some(wanted.as_str()) {
+        let _ = std::fs::remove_dir_all(&venv);
+        run_setup(
+            Command::new("python3").args(["-m", "venv"]).arg(&venv),
+            "python3 -m venv (is python3-venv installed?)",
         );
-        let requirements = clients_dir().join("python/requirements.txt");
-        let wanted = std::fs::read_to_string(&requirements).unwrap();
-        let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("client-venv");
-        let python = venv.join("bin/python");
-        let stamp = venv.join("installed-requirements.txt");
-        if std::fs::read_to_string(&stamp).ok().as_deref() != Some(wanted.as_str()) {
-            let _ = std::fs::remove_dir_all(&venv);
-            run_setup(
-                Command::new("python3").args(["-m", "venv"]).arg(&venv),
-                "python3 -m venv (is python3-venv installed?)",
-            );
-            run_setup(
-                Command::new(&python)
-                    .args([
-                        "-m",
-                        "pip",
-                        "install",
-                        "--quiet",
-                        "--disable-pip-version-check",
-                        "--no-input",
-                        "-r",
-                    ])
-                    .arg(&requirements),
-                "pip install -r tests/clients/python/requirements.txt",
-            );
-            std::fs::write(&stamp, &wanted).unwrap();
-        }
-        python
-    })
+        run_setup(
+            Command::new(&python)
+                .args([
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                    "--no-input",
+                    "-r",
+                ])
+                .arg(&requirements),
+            "pip install -r (the requirements in tests/clients)",
+        );
+        std::fs::write(&stamp, &wanted).unwrap();
+    }
+    python
 }
 
 /// The document the client scripts compare against.
