@@ -10,6 +10,9 @@
 //!   tests/clients/python/auth.py): the Node client logs in with `Authenticate` and then works
 //!   with the session cookies it keeps itself, logs out and is refused; the Python client uses
 //!   an API key from `voice-api apikey add` as its bearer token until the key is revoked.
+//! - ListSessions with the same clients and the server's generated DTOs (lists.rs,
+//!   tests/clients/node/lists.mjs, tests/clients/python/lists.py): paging, filters, sorting,
+//!   the account rules and the Evo Voice CLI's `/sessions` calls, whole pages compared.
 //! - What the .NET clients put on the wire, sent with reqwest: JsonServiceClient's PATCH of the
 //!   whole DTO on the custom route, XmlServiceClient's DataContract XML PATCH, and a POST with
 //!   `X-Http-Method-Override: PATCH`.
@@ -18,6 +21,7 @@
 //! shown to work.
 
 mod dotnet;
+mod lists;
 
 use crate::helpers::binary::{BIN, voice_api};
 use crate::helpers::*;
