@@ -70,9 +70,10 @@ impl<'a> Binder<'a> {
             return;
         }
         *current = match slot.member.ty {
-            // ServiceStack binds a list from comma-separated text.
+            // ServiceStack binds a list from comma-separated text, in JSV brackets or not
+            // (the Python client sends `ids=[a,b]`).
             WireType::List(_) => Value::List(
-                value
+                strip_jsv_list(value)
                     .split(',')
                     .map(|item| Value::Text(Cow::Owned(item.to_owned())))
                     .collect(),
@@ -97,7 +98,11 @@ impl<'a> Binder<'a> {
                 && lists_set.contains(&slot.index)
                 && let Value::List(items) = &mut self.values[slot.index]
             {
-                items.extend(v.split(',').map(|i| Value::Text(Cow::Owned(i.to_owned()))));
+                items.extend(
+                    strip_jsv_list(&v)
+                        .split(',')
+                        .map(|i| Value::Text(Cow::Owned(i.to_owned()))),
+                );
                 continue;
             }
             let before = slot.map(|s| self.values[s.index].clone());
@@ -116,6 +121,14 @@ impl<'a> Binder<'a> {
         validate(self.ty, &mut self.values, self.ty.name)?;
         T::from_object(Value::Object(self.values)).map_err(ApiError::internal)
     }
+}
+
+/// `[a,b]` → `a,b`: one pair of outer JSV list brackets, as ServiceStack.Text strips them.
+fn strip_jsv_list(text: &str) -> &str {
+    let t = text.trim();
+    t.strip_prefix('[')
+        .and_then(|t| t.strip_suffix(']'))
+        .unwrap_or(text)
 }
 
 /// Checks and canonicalises a document of `ty` read by a reader (e.g. an imported session):
