@@ -50,7 +50,8 @@ pub enum Command {
     },
     /// Print the SQL the server runs for a PATCH authenticated by password ($1 session id,
     /// then one parameter per patch member of PatchSession in contract order, then the time,
-    /// the user id and the auth stamp); used by `scripts/bench` to give PostgreSQL the same work.
+    /// the user id, the auth stamp and If-Match's version); used by `scripts/bench` to give
+    /// PostgreSQL the same work.
     #[command(hide = true)]
     PatchSql,
 }

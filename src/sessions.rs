@@ -22,6 +22,8 @@ enum Statement<'a> {
         id: &'a str,
         req: &'a PatchSession,
         now: &'a str,
+        /// If-Match: the version the client last saw.
+        expect: Option<i64>,
     },
     Get {
         id: &'a str,
@@ -38,9 +40,12 @@ impl lease::Statement for AsCaller<'_> {
     type Answer = Outcome;
     async fn run(&self, conn: &mut sqlx::PgConnection) -> Result<Outcome, sqlx::Error> {
         match self.statement {
-            Statement::Patch { id, req, now } => {
-                sessions::patch(conn, self.cred, id, req, now).await
-            }
+            Statement::Patch {
+                id,
+                req,
+                now,
+                expect,
+            } => sessions::patch(conn, self.cred, id, req, now, *expect).await,
             Statement::Get { id } => sessions::get(conn, self.cred, id).await,
         }
     }
@@ -86,13 +91,23 @@ fn found(outcome: Outcome, id: &str) -> Result<StoredSession> {
         Outcome::NotFound => Err(ApiError::not_found(format!(
             "Session '{id}' does not exist"
         ))),
+        Outcome::Stale => Err(ApiError::new(
+            axum::http::StatusCode::PRECONDITION_FAILED,
+            "PreconditionFailed",
+            format!(
+                "Session '{id}' has changed since the version If-Match names; \
+                 GET it again and retry"
+            ),
+        )),
     }
 }
 
+/// Applies `req`; with `expect` (If-Match) only when the stored version is still that one.
 pub async fn patch_session(
     state: &AppState,
     principal: &Principal,
     req: PatchSession,
+    expect: Option<i64>,
 ) -> Result<StoredSession> {
     let id = req.session_id.as_deref().unwrap_or_default();
     let now = now_iso8601();
@@ -103,6 +118,7 @@ pub async fn patch_session(
             id,
             req: &req,
             now: &now,
+            expect,
         },
     )
     .await?;

@@ -3,6 +3,7 @@
 //! ServiceStack `ResponseStatus`.
 
 mod cookies;
+pub mod etag;
 mod health;
 mod input;
 mod observe;

@@ -3,7 +3,7 @@
 //! routes that find an operation by name. Handlers only bind the request DTO, call the
 //! operation and render its answer; every rule lives elsewhere.
 
-use super::{Binding, RequestInput, cookies};
+use super::{Binding, RequestInput, cookies, etag};
 use crate::AppState;
 use crate::auth::{self, Principal};
 use crate::contract::operations::{self, OPERATIONS, OpId, Operation};
@@ -16,8 +16,8 @@ use crate::wire::{self, Format};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{FromRequestParts, Path, Request, State};
-use axum::http::{HeaderMap, Method, request::Parts};
-use axum::response::Response;
+use axum::http::{HeaderMap, Method, StatusCode, header, request::Parts};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, MethodRouter, any, get};
 
 pub fn routes() -> Router<AppState> {
@@ -124,11 +124,17 @@ async fn run(
     let input = RequestInput::read(&parts, body, state.config.max_body_bytes).await?;
     match (op.id, user) {
         (OpId::PatchSession, Some(user)) => {
-            let session = sessions::patch_session(state, &user, input.bind(binding)?).await?;
+            let expect = etag::if_match(&parts.headers);
+            let req = input.bind(binding)?;
+            let session = sessions::patch_session(state, &user, req, expect).await?;
             respond_stored(format, op, &session)
         }
         (OpId::GetSession, Some(user)) => {
             let session = sessions::get_session(state, &user, input.bind(binding)?).await?;
+            let tag = etag::of_version(session.version()?);
+            if etag::none_match(&parts.headers, tag.to_str().unwrap_or_default()) {
+                return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, tag)]).into_response());
+            }
             respond_stored(format, op, &session)
         }
         (OpId::ListSessions, Some(user)) => {
@@ -144,8 +150,12 @@ async fn run(
     }
 }
 
+/// A session answer, with its version as the ETag.
 fn respond_stored(format: Format, op: &Operation, session: &StoredSession) -> Result<Response> {
-    wire::respond_value(format, op.response, &session.value()?)
+    let mut res = wire::respond_value(format, op.response, &session.value()?)?;
+    res.headers_mut()
+        .insert(header::ETAG, etag::of_version(session.version()?));
+    Ok(res)
 }
 
 /// Refuses a data-changing request that a browser marks as coming from another site (cookies

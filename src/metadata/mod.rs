@@ -144,13 +144,7 @@ fn cacheable(headers: &HeaderMap, content_type: &'static str, body: String) -> R
     let digest = Sha256::digest(body.as_bytes());
     let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
     let etag = format!("\"{hex}\"");
-    let matches = headers
-        .get_all(header::IF_NONE_MATCH)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|t| t.trim().trim_start_matches("W/"))
-        .any(|t| t == etag || t == "*");
+    let matches = crate::http::etag::none_match(headers, &etag);
     let etag = HeaderValue::from_str(&etag).expect("hex in quotes is a header value");
     // Cacheable, revalidated each time: a new deployment may describe itself differently.
     let cache = HeaderValue::from_static("no-cache");

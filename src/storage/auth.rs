@@ -40,6 +40,14 @@ impl CredentialKind {
 
     /// The `principal` CTE body for this kind, its parameters numbered from `first`; it yields
     /// at most one row: the acting user's id and whether they are a SystemAdministrator.
+    /// How many parameters [`CredentialKind::principal_sql`] takes.
+    pub fn parameter_count(self) -> usize {
+        let sql = self.principal_sql(1);
+        (1..=9)
+            .take_while(|n| sql.contains(&format!("${n}")))
+            .count()
+    }
+
     pub fn principal_sql(self, first: usize) -> String {
         let select = "SELECT u.id, 'SystemAdministrator' = ANY (u.roles) AS is_admin FROM users u";
         match self {

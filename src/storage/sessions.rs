@@ -24,6 +24,8 @@ pub enum Outcome {
     NotFound,
     /// The credential is no longer valid (session ended, key revoked, password changed).
     Unauthenticated,
+    /// If-Match named another version than the stored one: nothing was written.
+    Stale,
 }
 
 /// The stored type: one column per member, named as the contract's field.
@@ -43,9 +45,10 @@ fn column(slot: &Slot) -> &'static str {
     slot.member.field
 }
 
-/// `alias.col, ...` in contract order, with the json columns cast to text.
+/// `alias.col, ...` in contract order, with the json columns cast to text, then the version
+/// (storage's own column, not a member: it becomes the ETag).
 fn select_list(alias: &str) -> String {
-    STORED
+    let mut columns: Vec<String> = STORED
         .slots()
         .iter()
         .map(|slot| {
@@ -56,8 +59,9 @@ fn select_list(alias: &str) -> String {
                 format!("{alias}.{c}")
             }
         })
-        .collect::<Vec<_>>()
-        .join(", ")
+        .collect();
+    columns.push(format!("{alias}.version"));
+    columns.join(", ")
 }
 
 /// The stored column each `patch` member of PatchSession sets (the SessionInfo member with
@@ -105,15 +109,19 @@ fn patch_sql(kind: CredentialKind) -> String {
         .map(|(i, (_, c))| format!("s.{c} IS DISTINCT FROM COALESCE(${n}, s.{c})", n = i + 2))
         .collect();
     let now = columns.len() + 2;
+    // If-Match's version comes after the credential's parameters (NULL: no condition).
+    let expect = now + 1 + kind.parameter_count();
     format!(
         "WITH principal AS ({principal}),
         target AS ({TARGET}),
         updated AS (
             UPDATE sessions s SET {sets},
                 date_last_modified = ${now},
-                last_modified_by = p.id
+                last_modified_by = p.id,
+                version = s.version + 1
             FROM target t, principal p
             WHERE s.id = t.id AND t.allowed AND ({changes})
+              AND (${expect}::bigint IS NULL OR s.version = ${expect}::bigint)
             RETURNING s.*
         )
         SELECT k.result_kind, r.* FROM (
@@ -170,7 +178,8 @@ static UPSERT_SQL: LazyLock<String> = LazyLock::new(|| {
         .collect::<Vec<_>>()
         .join(", ");
     format!(
-        "INSERT INTO sessions ({}) VALUES ({}) ON CONFLICT (id) DO UPDATE SET {updates}",
+        "INSERT INTO sessions ({}) VALUES ({}) ON CONFLICT (id) DO UPDATE SET {updates}, \
+         version = sessions.version + 1",
         columns.join(", "),
         values.join(", ")
     )
@@ -189,20 +198,27 @@ pub async fn patch(
     id: &str,
     patch: &PatchSession,
     now: &str,
+    expect: Option<i64>,
 ) -> Result<Outcome, sqlx::Error> {
     let values = patch.values();
     let mut q = sqlx::query(&PATCH_SQL[cred.kind().index()]).bind(id);
     for (index, _) in PATCH_COLUMNS.iter() {
         q = q.bind(values[*index].as_text());
     }
-    let q = q.bind(now);
-    let row = single_row(cred.bind(q).fetch_all(&mut *conn).await?)?;
+    let q = cred.bind(q.bind(now)).bind(expect);
+    let row = single_row(q.fetch_all(&mut *conn).await?)?;
     let kind: &str = row.try_get("result_kind")?;
     if kind == "found" {
-        // Allowed, but nothing changed: nothing was written. Answer the row as it is now; a
-        // new statement's snapshot also sees a concurrent writer that got there first, which
-        // this statement's snapshot (taken before it waited on that writer's lock) does not.
-        return get(conn, cred, id).await;
+        // Allowed, but not written: nothing changed, or If-Match named another version. Read
+        // the row as it is now; a new statement's snapshot also sees a concurrent writer that
+        // got there first, which this statement's snapshot (taken before it waited on that
+        // writer's lock) does not — so a lost If-Match race is told apart here.
+        return match get(conn, cred, id).await? {
+            Outcome::Found(s) if expect.is_some() && expect != Some(s.version()?) => {
+                Ok(Outcome::Stale)
+            }
+            other => Ok(other),
+        };
     }
     outcome(row)
 }
@@ -294,6 +310,11 @@ pub struct StoredSession {
 }
 
 impl StoredSession {
+    /// The stored version, which every write bumps (the ETag).
+    pub fn version(&self) -> Result<i64, sqlx::Error> {
+        self.row.try_get("version")
+    }
+
     /// The session as a [`Value::Object`] of SessionInfo; composites are [`Value::Json`].
     pub fn value(&self) -> Result<Value<'_>, sqlx::Error> {
         let row = &self.row;

@@ -216,7 +216,7 @@ pub async fn patch_in_storage(
         auth_stamp: 0,
     };
     let mut conn = pool.acquire().await.unwrap();
-    match sessions::patch(&mut conn, &cred, id, p, now).await {
+    match sessions::patch(&mut conn, &cred, id, p, now, None).await {
         Ok(Outcome::Found(s)) => Ok(voice_api::wire::from_stored(s.value().unwrap()).unwrap()),
         other => Err(format!("patch: {other:?}")),
     }

@@ -2,6 +2,7 @@
 //! the foundation issue's rules, each as its own test, with whole responses compared.
 
 mod concurrency;
+mod etag;
 mod list;
 mod partial_update;
 mod round_trips;

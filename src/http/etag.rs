@@ -1,0 +1,70 @@
+//! Entity tags: `If-None-Match` (304 for what the client holds) and `If-Match` (a write only
+//! against the version the client saw), shared by every cacheable or versioned answer.
+
+use axum::http::{HeaderMap, HeaderValue, header};
+
+/// A strong entity tag for a session version.
+pub fn of_version(version: i64) -> HeaderValue {
+    HeaderValue::from_str(&format!("\"{version}\"")).expect("digits in quotes are a header value")
+}
+
+/// Whether `If-None-Match` names `etag` (weak comparison, as RFC 9110 asks for it) or is `*`.
+pub fn none_match(headers: &HeaderMap, etag: &str) -> bool {
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim().trim_start_matches("W/"))
+        .any(|t| t == etag || t == "*")
+}
+
+/// The session version `If-Match` requires: `None` without the header or with `*` (any
+/// version); a tag that is not one of ours (or a weak one, which never matches for If-Match)
+/// requires a version no session has, so the write is refused as stale.
+pub fn if_match(headers: &HeaderMap) -> Option<i64> {
+    let value = headers.get(header::IF_MATCH)?.to_str().unwrap_or("");
+    let tags: Vec<&str> = value.split(',').map(str::trim).collect();
+    if tags.contains(&"*") {
+        return None;
+    }
+    Some(
+        tags.iter()
+            .find_map(|t| t.strip_prefix('"')?.strip_suffix('"')?.parse().ok())
+            .unwrap_or(-1),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(name: header::HeaderName, value: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(name, value.parse().unwrap());
+        h
+    }
+
+    #[test]
+    fn if_match_takes_a_strong_tag_and_refuses_weak_or_foreign_ones() {
+        assert_eq!(if_match(&HeaderMap::new()), None);
+        assert_eq!(if_match(&headers(header::IF_MATCH, "*")), None);
+        assert_eq!(if_match(&headers(header::IF_MATCH, "\"7\"")), Some(7));
+        assert_eq!(if_match(&headers(header::IF_MATCH, "W/\"7\"")), Some(-1));
+        assert_eq!(if_match(&headers(header::IF_MATCH, "\"abc\"")), Some(-1));
+    }
+
+    #[test]
+    fn if_none_match_compares_weakly_and_takes_lists_and_star() {
+        assert!(none_match(
+            &headers(header::IF_NONE_MATCH, "W/\"3\", \"4\""),
+            "\"3\""
+        ));
+        assert!(none_match(&headers(header::IF_NONE_MATCH, "*"), "\"3\""));
+        assert!(!none_match(
+            &headers(header::IF_NONE_MATCH, "\"4\""),
+            "\"3\""
+        ));
+        assert!(!none_match(&HeaderMap::new(), "\"3\""));
+    }
+}
