@@ -105,15 +105,9 @@ pub async fn serve(headers: HeaderMap) -> Response {
         .into_response()
 }
 
-/// Whether `If-None-Match` names `etag` (weak comparison, as RFC 9110 asks for GET) or is `*`.
+/// Whether `If-None-Match` names `etag` or is `*` (see [`crate::http::etag::none_match`]).
 fn not_modified(headers: &HeaderMap, etag: &str) -> bool {
-    headers
-        .get_all(header::IF_NONE_MATCH)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(str::trim)
-        .any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == etag)
+    crate::http::etag::none_match(headers, etag)
 }
 
 #[cfg(test)]
