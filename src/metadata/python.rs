@@ -171,7 +171,7 @@ fn type_name(ty: &WireType) -> String {
     }
 }
 
-/// `MostRecentParticipantCallSid` → `most_recent_participant_call_sid`.
+/// A .NET name in Python's snake case (`CallSid` → `call_sid`).
 pub fn snake(name: &str) -> String {
     let mut out = String::with_capacity(name.len() + 4);
     let mut prev_lower = false;
