@@ -171,7 +171,7 @@ fn type_name(ty: &WireType) -> String {
     }
 }
 
-/// A .NET name in Python's snake case (`CallSid` → `call_sid`).
+/// A .NET name in Python's snake case (`ExampleName` → `example_name`).
 pub fn snake(name: &str) -> String {
     let mut out = String::with_capacity(name.len() + 4);
     let mut prev_lower = false;
