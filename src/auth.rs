@@ -33,7 +33,10 @@ use std::time::{Duration, Instant};
 pub const SYSTEM_ADMINISTRATOR: &str = "SystemAdministrator";
 
 /// The roles Evo Voice knows, in their canonical spelling.
-pub const ROLES: &[&str] = &[SYSTEM_ADMINISTRATOR, "Manager", "Customer", "User"];
+pub const ROLES: &[&str] = &[SYSTEM_ADMINISTRATOR, MANAGER, "Customer", "User"];
+
+/// Manages the accounts it belongs to (e.g. may delete their sessions).
+pub const MANAGER: &str = "Manager";
 
 /// Longest user name (e-mail) and password considered at all.
 const MAX_USER_NAME_LEN: usize = 256;

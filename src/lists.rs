@@ -2,8 +2,10 @@
 //! storage query. The answer is written from the stored rows, as PATCH and GET answers are.
 
 use crate::AppState;
-use crate::auth::{Principal, SYSTEM_ADMINISTRATOR};
-use crate::contract::lists::{ListSessions, SessionList, SortOrders};
+use crate::auth::{MANAGER, Principal, SYSTEM_ADMINISTRATOR};
+use crate::contract::lists::{
+    DeleteSessions, DeleteSessionsResponse, ListSessions, SessionList, SortOrders,
+};
 use crate::contract::sessions::SessionInfo;
 use crate::contract::{Dto, Value, WireType};
 use crate::error::{ApiError, Result};
@@ -181,4 +183,58 @@ pub fn page_value<'a>(page: &'a Page, req: &ListSessions) -> Result<Value<'a>> {
         text(pages),
         Value::Bool(more),
     ]))
+}
+
+/// DeleteSessions: one account's sessions created in a closed range, in one statement, by a
+/// Manager of that account or a SystemAdministrator.
+pub async fn delete_sessions(
+    state: &AppState,
+    principal: &Principal,
+    req: &DeleteSessions,
+) -> Result<DeleteSessionsResponse> {
+    let user = store::resolve(&state.pool, &principal.credential)
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("Not Authenticated"))?;
+    let account = req.account_id.as_deref().unwrap_or_default();
+    let admin = user.roles.iter().any(|r| r == SYSTEM_ADMINISTRATOR);
+    let manager = user.roles.iter().any(|r| r == MANAGER)
+        && user.accounts.iter().any(|(id, _)| id == account);
+    if !admin && !manager {
+        return Err(ApiError::forbidden(format!(
+            "Only a Manager of account '{account}' (or a SystemAdministrator) may delete its sessions"
+        )));
+    }
+    let start = instant(req.start_date_time.as_deref(), "start_date_time")?;
+    let end = instant(req.end_date_time.as_deref(), "end_date_time")?;
+    if start > end {
+        return Err(ApiError::validation(
+            delete_member("end_date_time"),
+            "GreaterThanOrEqual",
+            "'endDateTime' must not be before 'startDateTime'",
+        ));
+    }
+    let count = sessions::delete_range(&state.pool, account, start, end).await?;
+    Ok(DeleteSessionsResponse {
+        count: i32::try_from(count).unwrap_or(i32::MAX),
+    })
+}
+
+fn delete_member(field: &str) -> &'static str {
+    DeleteSessions::TYPE
+        .slot_by_field(field)
+        .map_or("", |s| s.member.json)
+}
+
+/// An ISO 8601 instant with its offset (`2026-11-25T00:00:00Z`); anything else is a 400.
+fn instant(text: Option<&str>, field: &str) -> Result<chrono::DateTime<Utc>> {
+    chrono::DateTime::parse_from_rfc3339(text.unwrap_or_default().trim())
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| {
+            let name = delete_member(field);
+            ApiError::validation(
+                name,
+                "InvalidDate",
+                format!("'{name}' must be an ISO 8601 time with its offset"),
+            )
+        })
 }

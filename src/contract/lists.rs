@@ -70,3 +70,35 @@ pub struct SessionList {
     #[dto(description = "Are there more pages of items? Used with simplified paging")]
     pub has_more_pages: bool,
 }
+
+/// `DELETE /sessions?accountId&startDateTime&endDateTime`: deletes the sessions of one account
+/// created in a closed time range, in one statement. Only a Manager of the account (or a
+/// SystemAdministrator) may.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Dto)]
+#[dto(namespace = "Voice.Api.Sessions")]
+pub struct DeleteSessions {
+    #[dto(
+        description = "The account whose sessions to delete",
+        required,
+        max_chars = 128
+    )]
+    pub account_id: Option<String>,
+    #[dto(
+        description = "Delete sessions created at or after this time (ISO 8601)",
+        required
+    )]
+    pub start_date_time: Option<String>,
+    #[dto(
+        description = "Delete sessions created at or before this time (ISO 8601)",
+        required
+    )]
+    pub end_date_time: Option<String>,
+}
+
+/// How many sessions a DeleteSessions deleted.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Dto)]
+#[dto(namespace = "Voice.Api.Sessions")]
+pub struct DeleteSessionsResponse {
+    #[dto(description = "How many sessions were deleted")]
+    pub count: i32,
+}

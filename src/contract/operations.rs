@@ -6,7 +6,7 @@
 
 use super::TypeDef;
 use super::auth::{GetAuthStatus, UserInfo};
-use super::lists::{ListSessions, SessionList};
+use super::lists::{DeleteSessions, DeleteSessionsResponse, ListSessions, SessionList};
 use super::servicestack::{Authenticate, AuthenticateResponse};
 use super::sessions::{GetSession, PatchSession, SessionInfo};
 use super::value::Dto;
@@ -19,6 +19,7 @@ pub enum OpId {
     Authenticate,
     GetAuthStatus,
     ListSessions,
+    DeleteSessions,
 }
 
 /// A custom route: a path template (`{member}` variables bind request members) and its verbs.
@@ -84,6 +85,18 @@ pub static OPERATIONS: &[Operation] = &[
         }],
         requires_auth: true,
         mutates: false,
+        predefined: true,
+    },
+    Operation {
+        id: OpId::DeleteSessions,
+        request: DeleteSessions::TYPE,
+        response: DeleteSessionsResponse::TYPE,
+        routes: &[Route {
+            path: "/sessions",
+            verbs: &["DELETE"],
+        }],
+        requires_auth: true,
+        mutates: true,
         predefined: true,
     },
     Operation {

@@ -142,6 +142,10 @@ async fn run(
             let page = crate::lists::list_sessions(state, &user, &req).await?;
             wire::respond_value(format, op.response, &crate::lists::page_value(&page, &req)?)
         }
+        (OpId::DeleteSessions, Some(user)) => {
+            let answer = crate::lists::delete_sessions(state, &user, &input.bind(binding)?).await?;
+            wire::respond(format, &answer)
+        }
         (OpId::Authenticate, _) => {
             run_authenticate(state, format, parts, input.bind(binding)?).await
         }

@@ -156,7 +156,7 @@ pub fn error_statuses(op: &Operation, verb: &str) -> Vec<u16> {
             }
         }
         // An explicit account outside the caller's.
-        OpId::ListSessions => statuses.push(403),
+        OpId::ListSessions | OpId::DeleteSessions => statuses.push(403),
         OpId::GetAuthStatus => {}
     }
     statuses.sort_unstable();

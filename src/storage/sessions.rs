@@ -488,3 +488,22 @@ pub async fn list(pool: &PgPool, q: &ListQuery<'_>) -> Result<Page, sqlx::Error>
         total,
     })
 }
+
+/// Deletes the sessions of `account` created from `start` to `end` (both included), in one
+/// statement; returns how many. Sessions whose creation time is not a timestamp are kept.
+pub async fn delete_range(
+    pool: &PgPool,
+    account: &str,
+    start: chrono::DateTime<chrono::Utc>,
+    end: chrono::DateTime<chrono::Utc>,
+) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query(
+        "DELETE FROM sessions WHERE account_id = $1 AND created_at >= $2 AND created_at <= $3",
+    )
+    .bind(account)
+    .bind(start)
+    .bind(end)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
+}

@@ -175,6 +175,38 @@ namespace Voice.Api.Flows
 
 namespace Voice.Api.Sessions
 {
+    [Route("/sessions", "DELETE")]
+    public partial class DeleteSessions
+        : IReturn<DeleteSessionsResponse>, IDelete
+    {
+        ///<summary>
+        ///The account whose sessions to delete
+        ///</summary>
+        [ApiMember(Description="The account whose sessions to delete")]
+        public virtual string AccountId { get; set; }
+
+        ///<summary>
+        ///Delete sessions created at or after this time (ISO 8601)
+        ///</summary>
+        [ApiMember(Description="Delete sessions created at or after this time (ISO 8601)")]
+        public virtual string StartDateTime { get; set; }
+
+        ///<summary>
+        ///Delete sessions created at or before this time (ISO 8601)
+        ///</summary>
+        [ApiMember(Description="Delete sessions created at or before this time (ISO 8601)")]
+        public virtual string EndDateTime { get; set; }
+    }
+
+    public partial class DeleteSessionsResponse
+    {
+        ///<summary>
+        ///How many sessions were deleted
+        ///</summary>
+        [ApiMember(Description="How many sessions were deleted")]
+        public virtual int Count { get; set; }
+    }
+
     [Route("/sessions/{sessionId}", "GET")]
     public partial class GetSession
         : IReturn<SessionInfo>, IGet

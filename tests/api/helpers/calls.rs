@@ -375,6 +375,10 @@ pub trait Api {
         self.request(Method::POST, path)
     }
 
+    fn delete(&self, path: &str) -> Call {
+        self.request(Method::DELETE, path)
+    }
+
     /// `{method} /api/{op}`: ServiceStack's predefined route of an operation (`op` may carry a
     /// query string, e.g. `GetSession?sessionId=..`).
     fn api(&self, method: Method, op: &str) -> Call {

@@ -180,6 +180,7 @@ async fn types_metadata_describes_every_operation_and_type() {
             "PatchSession",
             "GetSession",
             "ListSessions",
+            "DeleteSessions",
             "Authenticate",
             "GetAuthStatus"
         ]

@@ -2,6 +2,7 @@
 //! the foundation issue's rules, each as its own test, with whole responses compared.
 
 mod concurrency;
+mod delete;
 mod etag;
 mod list;
 mod partial_update;
