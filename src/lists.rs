@@ -74,9 +74,7 @@ pub async fn list_sessions(
 
 /// The JSON name of a ListSessions member, for messages.
 fn member(field: &str) -> &'static str {
-    ListSessions::TYPE
-        .slot_by_field(field)
-        .map_or("", |s| s.member.json)
+    ListSessions::TYPE.json_name(field)
 }
 
 /// (limit, offset, count the total): one row more than the page is read with simplified
@@ -127,10 +125,10 @@ fn day(text: Option<&str>, field: &str, days: i64) -> Result<Option<chrono::Date
 
 /// The SessionInfo member to sort by (any scalar member, by its JSON name in any case), and
 /// the direction. Without a sort field: newest first.
-fn sort(req: &ListSessions) -> Result<Option<(&'static str, bool)>> {
+fn sort(req: &ListSessions) -> Result<(Option<&'static str>, bool)> {
     let descending = req.sort_order.map(|o| o == SortOrders::Descend);
     let Some(field) = req.sort_field.as_deref().filter(|f| !f.trim().is_empty()) else {
-        return Ok(Some((date_created(), descending.unwrap_or(true))));
+        return Ok((None, descending.unwrap_or(true)));
     };
     let slot = SessionInfo::TYPE
         .slot_by_key(field.trim())
@@ -147,13 +145,7 @@ fn sort(req: &ListSessions) -> Result<Option<(&'static str, bool)>> {
                 "'sortField' must name a SessionInfo member that holds a single value",
             )
         })?;
-    Ok(Some((slot.member.field, descending.unwrap_or(false))))
-}
-
-fn date_created() -> &'static str {
-    SessionInfo::TYPE
-        .slot_by_field("date_created")
-        .map_or("id", |s| s.member.field)
+    Ok((Some(slot.member.field), descending.unwrap_or(false)))
 }
 
 /// The ListResponse of a page, written from its rows: `limit` asked one row more than the
@@ -220,9 +212,7 @@ pub async fn delete_sessions(
 }
 
 fn delete_member(field: &str) -> &'static str {
-    DeleteSessions::TYPE
-        .slot_by_field(field)
-        .map_or("", |s| s.member.json)
+    DeleteSessions::TYPE.json_name(field)
 }
 
 /// An ISO 8601 instant with its offset (`2026-11-25T00:00:00Z`); anything else is a 400.

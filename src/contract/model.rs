@@ -229,4 +229,9 @@ impl TypeDef {
     pub fn slot_by_field(&'static self, field: &str) -> Option<Slot> {
         self.find_slot(|m| m.field == field)
     }
+
+    /// The JSON name of the member a Rust field names (for messages); "" when there is none.
+    pub fn json_name(&'static self, field: &str) -> &'static str {
+        self.slot_by_field(field).map_or("", |s| s.member.json)
+    }
 }

@@ -211,14 +211,12 @@ pub struct SessionInfo {
 impl SessionInfo {
     /// What a stored session must have: its id and its account, each with its JSON name.
     pub fn keys(&self) -> [(&'static str, Option<&str>); 2] {
-        let json = |field| {
-            Self::TYPE
-                .slot_by_field(field)
-                .map_or(field, |s| s.member.json)
-        };
         [
-            (json("id"), self.id.as_deref()),
-            (json("account_id"), self.account_id.as_deref()),
+            (Self::TYPE.json_name("id"), self.id.as_deref()),
+            (
+                Self::TYPE.json_name("account_id"),
+                self.account_id.as_deref(),
+            ),
         ]
     }
 }

@@ -360,8 +360,9 @@ pub struct ListQuery<'a> {
     pub from_contains: Option<&'a str>,
     pub to_contains: Option<&'a str>,
     pub log_contains: Option<&'a str>,
-    /// The field of the SessionInfo member to sort by, and whether descending.
-    pub sort: Option<(&'static str, bool)>,
+    /// The field of the SessionInfo member to sort by (`None`: the creation time), and
+    /// whether descending.
+    pub sort: (Option<&'static str>, bool),
     pub limit: i64,
     pub offset: i64,
     /// Also count every matching row (the page's `totalCount`).
@@ -439,11 +440,10 @@ pub async fn list(pool: &PgPool, q: &ListQuery<'_>) -> Result<Page, sqlx::Error>
         format!("WHERE {}", filters.join(" AND "))
     };
     // dateCreated sorts by its timestamp (`created_at`), which the indexes cover.
-    let (column, descending) = q.sort.unwrap_or(("date_created", true));
-    let column = if column == "date_created" {
-        "created_at"
-    } else {
-        column
+    let (column, descending) = q.sort;
+    let column = match column {
+        None | Some("date_created") => "created_at",
+        Some(column) => column,
     };
     let dir = if descending { "DESC" } else { "ASC" };
     let total = if q.count_total {

@@ -105,7 +105,9 @@ impl<'a> Binder<'a> {
                 );
                 continue;
             }
-            let before = slot.map(|s| self.values[s.index].clone());
+            let before = slot
+                .filter(|_| is_list)
+                .map(|s| self.values[s.index].clone());
             self.set(&k, &v, overwrite);
             if let Some(slot) = slot.filter(|_| is_list)
                 && before.as_ref() != Some(&self.values[slot.index])
