@@ -96,6 +96,16 @@ pub struct ServeArgs {
     /// How long a request waits for a free connection before answering 503, in milliseconds.
     #[arg(long, env = "VOICE_API_DB_ACQUIRE_TIMEOUT_MS", default_value_t = 2000)]
     pub db_acquire_timeout_ms: u64,
+    /// PatchSession batches in flight at once, each on a connection of its own (in addition
+    /// to the pools); 0 sends every patch alone.
+    #[arg(long, env = "VOICE_API_BATCH_CONNECTIONS", default_value_t = 2)]
+    pub batch_connections: usize,
+    /// Most patches in one batch statement.
+    #[arg(long, env = "VOICE_API_BATCH_MAX", default_value_t = 64)]
+    pub batch_max: usize,
+    /// Most patches waiting for a batch; beyond it a patch is answered 503.
+    #[arg(long, env = "VOICE_API_BATCH_QUEUE", default_value_t = 4096)]
+    pub batch_queue: usize,
     /// A request head must arrive whole within this many milliseconds of the connection
     /// opening (or of its first byte on a kept-alive connection), else the connection closes.
     #[arg(
@@ -322,6 +332,11 @@ async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
             })
             .collect::<anyhow::Result<_>>()?,
         request_timeout: Duration::from_millis(args.request_timeout_ms),
+        batch: crate::storage::batch::BatchSettings {
+            connections: args.batch_connections,
+            max_batch: args.batch_max.max(1),
+            queue: args.batch_queue.max(1),
+        },
         drain_timeout: Duration::from_millis(args.drain_timeout_ms),
         connections: server::ConnectionLimits {
             header_read_timeout: Duration::from_millis(args.header_read_timeout_ms.max(1)),

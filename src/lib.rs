@@ -69,6 +69,8 @@ pub struct HttpConfig {
     pub sweep_batch: i64,
     /// Reverse proxies whose `X-Forwarded-For` names the client (see [`server::ClientAddr`]).
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// PatchSession's batching ([`storage::batch`]); `connections` 0: every patch alone.
+    pub batch: storage::batch::BatchSettings,
 }
 
 impl Default for HttpConfig {
@@ -82,6 +84,7 @@ impl Default for HttpConfig {
             sweep_interval: Some(Duration::from_secs(60)),
             sweep_batch: 1000,
             trusted_proxies: Vec::new(),
+            batch: storage::batch::BatchSettings::default(),
         }
     }
 }
@@ -107,6 +110,8 @@ pub struct AppState {
     pub auth: Arc<auth::AuthConfig>,
     /// Connections for the session statements of the hot path (no per-use ping).
     pub leases: Arc<storage::lease::Leases>,
+    /// PatchSession's batcher, on connections of its own; None when batching is off.
+    pub batcher: Option<Arc<storage::batch::Batcher>>,
 }
 
 impl AppState {
@@ -121,11 +126,23 @@ impl AppState {
             pool.options().get_max_connections(),
             pool.options().get_acquire_timeout(),
         );
+        let batcher = (config.batch.connections > 0).then(|| {
+            let own = storage::lease::Leases::new(
+                (*pool.connect_options()).clone(),
+                u32::try_from(config.batch.connections).unwrap_or(u32::MAX),
+                pool.options().get_acquire_timeout(),
+            );
+            Arc::new(storage::batch::Batcher::new(
+                Arc::new(own),
+                config.batch.clone(),
+            ))
+        });
         AppState {
             pool,
             config: Arc::new(config),
             auth: Arc::new(auth),
             leases: Arc::new(leases),
+            batcher,
         }
     }
 }

@@ -6,6 +6,7 @@ use crate::auth::Principal;
 use crate::contract::sessions::{GetSession, PatchSession, SessionInfo};
 use crate::error::{ApiError, Result};
 use crate::storage::auth::Credential;
+use crate::storage::batch::{Answer, Patch};
 use crate::storage::lease;
 use crate::storage::sessions::{self, Outcome, StoredSession};
 
@@ -28,6 +29,11 @@ enum Statement<'a> {
     Get {
         id: &'a str,
     },
+    /// The answer to an allowed patch that wrote nothing (see [`sessions::unchanged`]).
+    Unchanged {
+        id: &'a str,
+        expect: Option<i64>,
+    },
 }
 
 /// A statement together with the credential it runs as.
@@ -47,6 +53,9 @@ impl lease::Statement for AsCaller<'_> {
                 expect,
             } => sessions::patch(conn, self.cred, id, req, now, *expect).await,
             Statement::Get { id } => sessions::get(conn, self.cred, id).await,
+            Statement::Unchanged { id, expect } => {
+                sessions::unchanged(conn, self.cred, id, *expect).await
+            }
         }
     }
 }
@@ -109,20 +118,67 @@ pub async fn patch_session(
     req: PatchSession,
     expect: Option<i64>,
 ) -> Result<StoredSession> {
-    let id = req.session_id.as_deref().unwrap_or_default();
-    let now = now_iso8601();
-    let outcome = run_as(
-        state,
-        principal,
-        Statement::Patch {
-            id,
-            req: &req,
-            now: &now,
-            expect,
+    let patch = Patch {
+        id: req.session_id.clone().unwrap_or_default(),
+        req,
+        now: now_iso8601(),
+        expect,
+        cred: principal.credential.clone(),
+    };
+    let (mut patch, outcome) = patch_as(state, patch).await?;
+    let outcome = match outcome {
+        // As [`run_as`]: a cached credential the database refused is verified afresh once.
+        Outcome::Unauthenticated => match principal.reverify(state).await? {
+            Some(fresh) => {
+                patch.cred = fresh.credential.clone();
+                let (again, outcome) = patch_as(state, patch).await?;
+                patch = again;
+                outcome
+            }
+            None => outcome,
         },
-    )
-    .await?;
-    found(outcome, id)
+        outcome => outcome,
+    };
+    found(outcome, &patch.id)
+}
+
+/// Runs `patch` as its credential: through the batcher when there is one, alone when the
+/// batcher says so (a row another transaction holds, a batch that failed) or there is none.
+async fn patch_as(state: &AppState, patch: Patch) -> Result<(Patch, Outcome)> {
+    let Some(batcher) = &state.batcher else {
+        let outcome = alone(state, &patch).await?;
+        return Ok((patch, outcome));
+    };
+    let (patch, answer) = batcher.patch(patch).await?;
+    let outcome = match answer {
+        Answer::Done(outcome) => outcome,
+        Answer::Unchanged => {
+            let statement = Statement::Unchanged {
+                id: &patch.id,
+                expect: patch.expect,
+            };
+            statement.run(state, &patch.cred).await?
+        }
+        Answer::Busy | Answer::Alone => alone(state, &patch).await?,
+        Answer::Unavailable(e) => return Err(e.into()),
+        Answer::QueueFull => {
+            return Err(ApiError::service_unavailable(
+                "Too many patches are waiting to be written; retry shortly",
+            ));
+        }
+    };
+    Ok((patch, outcome))
+}
+
+/// The single statement for one patch, on a lease of the request's own.
+async fn alone(state: &AppState, patch: &Patch) -> Result<Outcome, sqlx::Error> {
+    let statement = Statement::Patch {
+        id: &patch.id,
+        req: &patch.req,
+        now: &patch.now,
+        expect: patch.expect,
+    };
+    statement.run(state, &patch.cred).await
 }
 
 pub async fn get_session(

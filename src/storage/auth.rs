@@ -9,7 +9,7 @@ use std::time::Duration;
 /// A credential already checked in memory (or a session id, checked only by the database),
 /// re-validated by the statement that uses it, so a revoked key, an ended session or a changed
 /// password stops working at once on every server instance.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Credential {
     /// A user whose password was verified against the hash carrying this `auth_stamp`.
     User { user_id: String, auth_stamp: i64 },
@@ -49,25 +49,45 @@ impl CredentialKind {
     }
 
     pub fn principal_sql(self, first: usize) -> String {
-        let select = "SELECT u.id, 'SystemAdministrator' = ANY (u.roles) AS is_admin FROM users u";
+        format!(
+            "SELECT u.id, 'SystemAdministrator' = ANY (u.roles) AS is_admin {}",
+            self.principal_from(&format!("${first}"), &format!("${}", first + 1))
+        )
+    }
+
+    /// The `FROM … WHERE …` that finds the user of a credential of this kind, from the SQL
+    /// expressions of its parts ([`Credential::parts`]): `a` the id, `b` the user's auth stamp
+    /// (users only). The one statement of these rules, for one credential or a batch's.
+    pub fn principal_from(self, a: &str, b: &str) -> String {
         match self {
-            CredentialKind::User => format!(
-                "{select} WHERE u.id = ${first} AND u.auth_stamp = ${}",
-                first + 1
-            ),
+            CredentialKind::User => {
+                format!("FROM users u WHERE u.id = {a} AND u.auth_stamp = {b}")
+            }
             CredentialKind::ApiKey => format!(
-                "{select} JOIN api_keys k ON k.user_id = u.id \
-                 WHERE k.id = ${first} AND k.revoked_at IS NULL"
+                "FROM users u JOIN api_keys k ON k.user_id = u.id \
+                 WHERE k.id = {a} AND k.revoked_at IS NULL"
             ),
             CredentialKind::LoginSession => format!(
-                "{select} JOIN auth_sessions a ON a.user_id = u.id \
-                 WHERE a.id_hash = ${first} AND a.expires_at > now()"
+                "FROM users u JOIN auth_sessions a ON a.user_id = u.id \
+                 WHERE a.id_hash = {a} AND a.expires_at > now()"
             ),
         }
     }
 }
 
 impl Credential {
+    /// The parts [`CredentialKind::principal_from`] reads: the id, and the auth stamp of a user.
+    pub fn parts(&self) -> (&str, Option<i64>) {
+        match self {
+            Credential::User {
+                user_id,
+                auth_stamp,
+            } => (user_id, Some(*auth_stamp)),
+            Credential::ApiKey { key_id } => (key_id, None),
+            Credential::LoginSession { id_hash } => (id_hash, None),
+        }
+    }
+
     pub fn kind(&self) -> CredentialKind {
         match self {
             Credential::User { .. } => CredentialKind::User,

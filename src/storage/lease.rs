@@ -78,7 +78,7 @@ impl Leases {
                     .map_err(|_| sqlx::Error::PoolTimedOut)??
             }
         };
-        let watch = WATCH.try_with(Arc::clone).ok();
+        let watch = current_watch();
         if let Some(w) = &watch {
             w.start(pid);
         }
@@ -124,6 +124,11 @@ pub trait Statement: Sync {
 }
 
 impl Lease<'_> {
+    /// The backend process running this connection's statements.
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
     /// Hands the connection back for reuse; call only after its statement completed.
     pub fn release(mut self) {
         if let Some(conn) = self.conn.take() {
@@ -156,13 +161,15 @@ struct WatchState {
 }
 
 impl StatementWatch {
-    fn start(&self, pid: i32) {
+    /// A statement of the request runs on backend `pid` (a lease of its own, or a batch).
+    pub(crate) fn start(&self, pid: i32) {
         let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
         s.in_flight = Some(pid);
         s.sent = true;
     }
 
-    fn end(&self) {
+    /// That statement ended.
+    pub(crate) fn end(&self) {
         self.state
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -185,6 +192,11 @@ impl StatementWatch {
 
 tokio::task_local! {
     static WATCH: Arc<StatementWatch>;
+}
+
+/// The watch of the request being handled by the calling task, if it runs inside [`watched`].
+pub fn current_watch() -> Option<Arc<StatementWatch>> {
+    WATCH.try_with(Arc::clone).ok()
 }
 
 /// Runs `f` (a request's handling) with `watch` told about every lease it takes.

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod batch;
 pub mod lease;
 pub mod sessions;
 

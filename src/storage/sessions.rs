@@ -29,11 +29,11 @@ pub enum Outcome {
 }
 
 /// The stored type: one column per member, named as the contract's field.
-const STORED: &TypeDef = SessionInfo::TYPE;
+pub(super) const STORED: &TypeDef = SessionInfo::TYPE;
 
 /// How a column is read: scalars as themselves, composites (lists) as their JSON text. They
 /// are kept as `json` (not jsonb) so the text, key order included, comes back exactly.
-fn is_composite(ty: &WireType) -> bool {
+pub(super) fn is_composite(ty: &WireType) -> bool {
     !matches!(
         ty,
         WireType::Text | WireType::Bool | WireType::Int | WireType::Enum(_)
@@ -47,7 +47,7 @@ fn column(slot: &Slot) -> &'static str {
 
 /// `alias.col, ...` in contract order, with the json columns cast to text, then the version
 /// (storage's own column, not a member: it becomes the ETag).
-fn select_list(alias: &str) -> String {
+pub(super) fn select_list(alias: &str) -> String {
     let mut columns: Vec<String> = STORED
         .slots()
         .iter()
@@ -209,21 +209,29 @@ pub async fn patch(
     let row = single_row(q.fetch_all(&mut *conn).await?)?;
     let kind: &str = row.try_get("result_kind")?;
     if kind == "found" {
-        // Allowed, but not written: nothing changed, or If-Match named another version. Read
-        // the row as it is now; a new statement's snapshot also sees a concurrent writer that
-        // got there first, which this statement's snapshot (taken before it waited on that
-        // writer's lock) does not — so a lost If-Match race is told apart here.
-        return match get(conn, cred, id).await? {
-            Outcome::Found(s) if expect.is_some() && expect != Some(s.version()?) => {
-                Ok(Outcome::Stale)
-            }
-            other => Ok(other),
-        };
+        return unchanged(conn, cred, id, expect).await;
     }
     outcome(row)
 }
 
-static PATCH_COLUMNS: LazyLock<Vec<(usize, &'static str)>> = LazyLock::new(patch_columns);
+/// The answer to a patch that was allowed but wrote nothing: nothing changed, or If-Match
+/// named another version. Reads the row as it is now; a new statement's snapshot also sees a
+/// concurrent writer that got there first, which the patch's snapshot (taken before it waited
+/// on that writer's lock) does not — so a lost If-Match race is told apart here.
+pub async fn unchanged(
+    conn: &mut PgConnection,
+    cred: &Credential,
+    id: &str,
+    expect: Option<i64>,
+) -> Result<Outcome, sqlx::Error> {
+    match get(conn, cred, id).await? {
+        Outcome::Found(s) if expect.is_some() && expect != Some(s.version()?) => Ok(Outcome::Stale),
+        other => Ok(other),
+    }
+}
+
+pub(super) static PATCH_COLUMNS: LazyLock<Vec<(usize, &'static str)>> =
+    LazyLock::new(patch_columns);
 
 static LOAD_SQL: LazyLock<String> = LazyLock::new(|| {
     format!(
@@ -260,7 +268,7 @@ fn single_row(rows: Vec<PgRow>) -> Result<PgRow, sqlx::Error> {
     rows.into_iter().next().ok_or(sqlx::Error::RowNotFound)
 }
 
-fn outcome(row: PgRow) -> Result<Outcome, sqlx::Error> {
+pub(super) fn outcome(row: PgRow) -> Result<Outcome, sqlx::Error> {
     // Named apart from SessionInfo's own `outcome` column.
     let kind: &str = row.try_get("result_kind")?;
     Ok(match kind {

@@ -1,6 +1,7 @@
 //! `PATCH /sessions/{sessionId}` and `GET /sessions/{sessionId}` through the real HTTP server:
 //! the foundation issue's rules, each as its own test, with whole responses compared.
 
+mod batch;
 mod concurrency;
 mod delete;
 mod etag;

@@ -1,0 +1,555 @@
+//! Natural batching of PatchSession: the patches that arrive while earlier batches are in
+//! flight are sent together, as one statement, on connections the batcher owns.
+//!
+//! There is no timer: a patch is sent as soon as a batch connection is free, so at low load a
+//! batch is one patch and its latency is that of the single statement; under load, patches
+//! queue while every batch connection is busy and the next batch takes all of them (up to
+//! `max_batch`). One statement per batch pays one commit, one round trip and one executor
+//! start for all its patches: that, not the HTTP side, was the wall (issue 14, BENCHMARKS.md).
+//!
+//! What each patch keeps of its own:
+//! - its outcome: the statement decides 401/403/404/412 per item as the single statement does,
+//!   checking each distinct credential of the batch once;
+//! - its order: a batch never holds two patches of one session, and a session in a batch in
+//!   flight waits for that batch to end, so patches of one session apply in arrival order,
+//!   each seeing the one before;
+//! - its locks: the statement locks its rows in id order and skips rows another transaction
+//!   holds (`SKIP LOCKED`), so a batch never waits behind a lock (nor deadlocks with another
+//!   batch); a skipped patch is answered [`Answer::Busy`] and its request runs the single
+//!   statement itself, which waits for the lock under the request's time limit;
+//! - its failure: a statement that fails for another reason than the connection is not
+//!   retried as a batch: each of its patches is answered [`Answer::Alone`], and each request
+//!   runs the single statement, so one bad item cannot fail the others;
+//! - its acknowledgement: every answer comes after the batch's commit. A connection lost
+//!   mid-batch answers that batch [`Answer::Unavailable`] (503: the outcome is unknown to the
+//!   server, and a client's retry of the same patch changes nothing when it had applied,
+//!   because a patch writes only when it changes something).
+//!
+//! Bounded: the queue holds at most `queue` patches (a full queue is 503), a batch at most
+//! `max_batch`, and at most `connections` batches are in flight. A patch whose request went
+//! away while it was queued is dropped unsent. The dispatcher runs while any handle exists,
+//! so a graceful shutdown, which waits for in-flight requests, drains the queue.
+
+use super::auth::{Credential, CredentialKind};
+use super::lease::{Leases, StatementWatch, is_connection_error};
+use super::sessions::{Outcome, PATCH_COLUMNS, outcome, select_list};
+use crate::contract::Dto;
+use crate::contract::sessions::PatchSession;
+use sqlx::{PgConnection, Row};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, LazyLock, OnceLock};
+use tokio::sync::{Semaphore, mpsc, oneshot};
+
+/// Sizes of the batcher; see the module documentation.
+#[derive(Debug, Clone)]
+pub struct BatchSettings {
+    /// Batches in flight at once (each on its own connection).
+    pub connections: usize,
+    /// Most patches in one statement.
+    pub max_batch: usize,
+    /// Most patches waiting to be sent.
+    pub queue: usize,
+}
+
+impl Default for BatchSettings {
+    fn default() -> Self {
+        BatchSettings {
+            connections: 2,
+            max_batch: 64,
+            queue: 4096,
+        }
+    }
+}
+
+/// One patch as the batcher takes it.
+#[derive(Debug)]
+pub struct Patch {
+    pub id: String,
+    pub req: PatchSession,
+    /// `dateLastModified` when it changes something.
+    pub now: String,
+    /// If-Match's version.
+    pub expect: Option<i64>,
+    pub cred: Credential,
+}
+
+/// What the batcher answers a patch.
+#[derive(Debug)]
+pub enum Answer {
+    /// Decided by the batch: written, refused, missing or stale.
+    Done(Outcome),
+    /// Allowed but not written (nothing changed, or If-Match named another version): the
+    /// request reads the row to tell which ([`super::sessions::unchanged`]).
+    Unchanged,
+    /// Another transaction holds the session's row: run the single statement, which waits.
+    Busy,
+    /// The batch's statement failed for a reason other than its connection: run alone.
+    Alone,
+    /// The connection failed or the statement was cancelled: nothing known to be applied.
+    Unavailable(sqlx::Error),
+    /// The queue is full.
+    QueueFull,
+}
+
+struct Queued {
+    patch: Patch,
+    /// The request's time-limit watch, told which backend runs the batch.
+    watch: Option<Arc<StatementWatch>>,
+    reply: oneshot::Sender<(Patch, Answer)>,
+}
+
+/// The handle requests send their patches through (one per [`crate::AppState`]).
+pub struct Batcher {
+    leases: Arc<Leases>,
+    settings: BatchSettings,
+    /// Started by the first patch (inside the runtime that serves it).
+    queue: OnceLock<mpsc::Sender<Queued>>,
+    stats: Arc<Stats>,
+}
+
+/// Batch sizes so far, in power-of-two buckets: 1, 2–3, 4–7, … 64 and more.
+pub const BUCKETS: usize = 7;
+
+/// What the batcher has sent since it started (cumulative).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct BatchStats {
+    pub batches: u64,
+    pub patches: u64,
+    /// Batches by size: `sizes[k]` counts batches of 2^k to 2^(k+1)-1 patches (the last: more).
+    pub sizes: [u64; BUCKETS],
+}
+
+impl BatchStats {
+    /// `1:n 2-3:n 4-7:n …`, the form of the log line.
+    pub fn histogram(&self) -> String {
+        (0..BUCKETS)
+            .map(|k| {
+                let (lo, hi) = (1u64 << k, (1u64 << (k + 1)) - 1);
+                let label = match k {
+                    0 => "1".to_string(),
+                    k if k == BUCKETS - 1 => format!("{lo}+"),
+                    _ => format!("{lo}-{hi}"),
+                };
+                format!("{label}:{}", self.sizes[k])
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+#[derive(Debug, Default)]
+struct Stats {
+    /// Patches queued and not yet taken into a batch (or dropped): what the queue bound counts.
+    pending: AtomicUsize,
+    batches: AtomicU64,
+    patches: AtomicU64,
+    sizes: [AtomicU64; BUCKETS],
+}
+
+impl Stats {
+    fn record(&self, size: usize) {
+        self.batches.fetch_add(1, Ordering::Relaxed);
+        self.patches.fetch_add(size as u64, Ordering::Relaxed);
+        let k = (usize::BITS - 1 - size.max(1).leading_zeros()) as usize;
+        self.sizes[k.min(BUCKETS - 1)].fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn snapshot(&self) -> BatchStats {
+        BatchStats {
+            batches: self.batches.load(Ordering::Relaxed),
+            patches: self.patches.load(Ordering::Relaxed),
+            sizes: std::array::from_fn(|k| self.sizes[k].load(Ordering::Relaxed)),
+        }
+    }
+}
+
+impl Batcher {
+    /// A batcher whose batches run on `leases` (which it should own: their count bounds the
+    /// batches in flight).
+    pub fn new(leases: Arc<Leases>, settings: BatchSettings) -> Self {
+        Batcher {
+            leases,
+            settings,
+            queue: OnceLock::new(),
+            stats: Arc::default(),
+        }
+    }
+
+    /// Batches and patches sent so far.
+    pub fn stats(&self) -> BatchStats {
+        self.stats.snapshot()
+    }
+
+    /// Patches in the queue, not yet taken into a batch.
+    pub fn queued(&self) -> usize {
+        self.stats.pending.load(Ordering::Relaxed)
+    }
+
+    /// Queues `patch` and waits for its batch's answer; the patch comes back with it (for
+    /// the answers that ask the request to go on alone). An error: the batcher is gone.
+    pub async fn patch(&self, patch: Patch) -> Result<(Patch, Answer), sqlx::Error> {
+        let queue = self.queue.get_or_init(|| {
+            let (tx, rx) = mpsc::channel(self.settings.queue.max(1));
+            let (leases, settings, stats) = (
+                self.leases.clone(),
+                self.settings.clone(),
+                self.stats.clone(),
+            );
+            tokio::spawn(dispatch(rx, leases, settings, stats));
+            tx
+        });
+        let (reply, answer) = oneshot::channel();
+        let queued = Queued {
+            patch,
+            watch: super::lease::current_watch(),
+            reply,
+        };
+        // The bound covers the channel and the dispatcher's waiting list together.
+        if self.stats.pending.fetch_add(1, Ordering::Relaxed) >= self.settings.queue.max(1) {
+            self.stats.pending.fetch_sub(1, Ordering::Relaxed);
+            return Ok((queued.patch, Answer::QueueFull));
+        }
+        if let Err(e) = queue.try_send(queued) {
+            self.stats.pending.fetch_sub(1, Ordering::Relaxed);
+            let q = match e {
+                mpsc::error::TrySendError::Full(q) | mpsc::error::TrySendError::Closed(q) => q,
+            };
+            return Ok((q.patch, Answer::QueueFull));
+        }
+        answer
+            .await
+            .map_err(|_| sqlx::Error::Protocol("the patch batcher stopped".into()))
+    }
+}
+
+/// Forms batches from the queue and starts each on a free batch connection.
+async fn dispatch(
+    mut rx: mpsc::Receiver<Queued>,
+    leases: Arc<Leases>,
+    settings: BatchSettings,
+    stats: Arc<Stats>,
+) {
+    let mut logged = (std::time::Instant::now(), 0);
+    let slots = Arc::new(Semaphore::new(settings.connections.max(1)));
+    // Each batch in flight reports the ids it held when it ends; there are at most
+    // `connections` of them, so this channel holds at most that many messages.
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Vec<String>>();
+    let mut in_flight: HashSet<String> = HashSet::new();
+    let mut waiting: VecDeque<Queued> = VecDeque::new();
+    let max_batch = settings.max_batch.max(1);
+    let mut open = true;
+    loop {
+        while let Ok(ids) = done_rx.try_recv() {
+            release(&mut in_flight, ids);
+        }
+        // Patches whose request went away while queued are dropped unsent.
+        waiting.retain(|q| {
+            let gone = q.reply.is_closed();
+            if gone {
+                stats.pending.fetch_sub(1, Ordering::Relaxed);
+            }
+            !gone
+        });
+        let sendable = waiting.iter().any(|q| !in_flight.contains(&q.patch.id));
+        if !sendable {
+            if !open && waiting.is_empty() && in_flight.is_empty() {
+                return;
+            }
+            tokio::select! {
+                item = rx.recv(), if open => match item {
+                    Some(q) => waiting.push_back(q),
+                    None => open = false,
+                },
+                Some(ids) = done_rx.recv() => release(&mut in_flight, ids),
+            }
+            continue;
+        }
+        // A free connection; patches keep queueing in the channel meanwhile.
+        let permit = tokio::select! {
+            permit = slots.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
+            Some(ids) = done_rx.recv() => {
+                release(&mut in_flight, ids);
+                continue;
+            }
+        };
+        while waiting.len() < settings.queue.max(max_batch) {
+            match rx.try_recv() {
+                Ok(q) => waiting.push_back(q),
+                Err(mpsc::error::TryRecvError::Empty) => break,
+                Err(mpsc::error::TryRecvError::Disconnected) => {
+                    open = false;
+                    break;
+                }
+            }
+        }
+        let mut batch = Vec::new();
+        let mut rest = VecDeque::with_capacity(waiting.len());
+        let mut ids = HashSet::new();
+        for q in waiting.drain(..) {
+            if q.reply.is_closed() {
+                stats.pending.fetch_sub(1, Ordering::Relaxed);
+                continue;
+            }
+            if batch.len() < max_batch
+                && !in_flight.contains(&q.patch.id)
+                && ids.insert(q.patch.id.clone())
+            {
+                batch.push(q);
+            } else {
+                rest.push_back(q);
+            }
+        }
+        waiting = rest;
+        if batch.is_empty() {
+            continue;
+        }
+        in_flight.extend(ids);
+        stats.pending.fetch_sub(batch.len(), Ordering::Relaxed);
+        stats.record(batch.len());
+        log_stats(&stats, &mut logged);
+        let leases = leases.clone();
+        let done = done_tx.clone();
+        tokio::spawn(async move {
+            let ids = batch.iter().map(|q| q.patch.id.clone()).collect();
+            run(&leases, batch).await;
+            drop(permit);
+            let _ = done.send(ids);
+        });
+    }
+}
+
+/// At most one line a second, and only when batches were sent: the cumulative batch sizes
+/// (what `scripts/bench` reads for its distribution).
+fn log_stats(stats: &Stats, logged: &mut (std::time::Instant, u64)) {
+    if logged.0.elapsed() < std::time::Duration::from_secs(1) {
+        return;
+    }
+    let s = stats.snapshot();
+    if s.batches == logged.1 {
+        return;
+    }
+    *logged = (std::time::Instant::now(), s.batches);
+    tracing::info!(
+        batches = s.batches,
+        patches = s.patches,
+        sizes = %s.histogram(),
+        "patch batches so far"
+    );
+}
+
+fn release(in_flight: &mut HashSet<String>, ids: Vec<String>) {
+    for id in ids {
+        in_flight.remove(&id);
+    }
+}
+
+/// Runs one batch and answers each of its patches.
+async fn run(leases: &Leases, batch: Vec<Queued>) {
+    let mut lease = match leases.acquire(false).await {
+        Ok(lease) => lease,
+        Err(e) => return answer_all(batch, |_| unavailable(&e)),
+    };
+    let pid = lease.pid();
+    for w in batch.iter().filter_map(|q| q.watch.as_ref()) {
+        w.start(pid);
+    }
+    let patches: Vec<&Patch> = batch.iter().map(|q| &q.patch).collect();
+    let result = patch_batch(&mut lease, &patches).await;
+    for w in batch.iter().filter_map(|q| q.watch.as_ref()) {
+        w.end();
+    }
+    match result {
+        Ok(answers) => {
+            lease.release();
+            for (q, answer) in batch.into_iter().zip(answers) {
+                let _ = q.reply.send((q.patch, answer));
+            }
+        }
+        // The lease is dropped with the error: a connection in an unknown state is closed.
+        Err(e) if is_connection_error(&e) || is_cancel(&e) => {
+            tracing::warn!(cause = %e, patches = batch.len(), "a batch of patches failed");
+            answer_all(batch, |_| unavailable(&e));
+        }
+        Err(e) => {
+            tracing::debug!(cause = %e, "a batch failed; its patches run alone");
+            answer_all(batch, |_| Answer::Alone);
+        }
+    }
+}
+
+fn answer_all(batch: Vec<Queued>, answer: impl Fn(&Patch) -> Answer) {
+    for q in batch {
+        let a = answer(&q.patch);
+        let _ = q.reply.send((q.patch, a));
+    }
+}
+
+/// The same error for every patch of a failed batch (sqlx errors are not `Clone`).
+fn unavailable(e: &sqlx::Error) -> Answer {
+    Answer::Unavailable(match e {
+        sqlx::Error::PoolTimedOut => sqlx::Error::PoolTimedOut,
+        sqlx::Error::PoolClosed => sqlx::Error::PoolClosed,
+        e if is_cancel(e) => {
+            sqlx::Error::Io(std::io::Error::other("the batch's statement was cancelled"))
+        }
+        e => sqlx::Error::Io(std::io::Error::other(e.to_string())),
+    })
+}
+
+/// PostgreSQL cancelled the statement (statement_timeout, or the time limit's cancel).
+fn is_cancel(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.code().as_deref() == Some("57014"))
+}
+
+/// The batch statement: its items as arrays (one element per patch, in batch order), each
+/// distinct credential once. One statement text serves every batch size, so it is prepared
+/// once per connection.
+///
+/// `$1` the session ids, then one array per patch column, then the times, the If-Match
+/// versions and each item's credential (1-based into the credential arrays); then the
+/// credentials' kinds, ids and auth stamps.
+fn batch_sql() -> String {
+    let columns = &*PATCH_COLUMNS;
+    let p = columns.len();
+    let item_columns: Vec<String> = (0..p).map(|i| format!("c{i}")).collect();
+    let unnest_items: Vec<String> = (1..=p + 1)
+        .map(|n| format!("${n}::text[]"))
+        .chain([
+            format!("${}::text[]", p + 2),
+            format!("${}::bigint[]", p + 3),
+            format!("${}::int[]", p + 4),
+        ])
+        .collect();
+    let (kinds, ids, stamps) = (p + 5, p + 6, p + 7);
+    let who: Vec<String> = CredentialKind::ALL
+        .iter()
+        .map(|k| {
+            format!(
+                "SELECT u.id, 'SystemAdministrator' = ANY (u.roles) AS is_admin {} AND c.kind = {}",
+                k.principal_from("c.a", "c.b"),
+                k.index()
+            )
+        })
+        .collect();
+    let sets: Vec<String> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, (_, c))| format!("{c} = COALESCE(t.c{i}, s.{c})"))
+        .collect();
+    let changes: Vec<String> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, (_, c))| format!("s.{c} IS DISTINCT FROM COALESCE(t.c{i}, s.{c})"))
+        .collect();
+    format!(
+        "WITH items AS MATERIALIZED (
+            SELECT * FROM unnest({unnest_items}) WITH ORDINALITY
+                AS i(id, {item_columns}, now, expect, cred, ord)
+        ),
+        creds AS MATERIALIZED (
+            SELECT c.n, w.id AS user_id, w.is_admin
+            FROM unnest(${kinds}::int[], ${ids}::text[], ${stamps}::bigint[]) WITH ORDINALITY
+                AS c(kind, a, b, n)
+            CROSS JOIN LATERAL ({who}) w
+        ),
+        target AS MATERIALIZED (
+            SELECT i.*, s.id AS found, p.user_id,
+                COALESCE(p.is_admin OR EXISTS (SELECT 1 FROM user_accounts ua
+                    WHERE ua.user_id = p.user_id AND ua.account_id = s.account_id), false) AS allowed
+            FROM items i LEFT JOIN creds p ON p.n = i.cred LEFT JOIN sessions s ON s.id = i.id
+        ),
+        locked AS MATERIALIZED (
+            SELECT s.id FROM sessions s JOIN target t ON t.id = s.id
+            WHERE t.allowed ORDER BY s.id FOR UPDATE OF s SKIP LOCKED
+        ),
+        updated AS (
+            UPDATE sessions s SET {sets},
+                date_last_modified = t.now,
+                last_modified_by = t.user_id,
+                version = s.version + 1
+            FROM target t JOIN locked l ON l.id = t.id
+            WHERE s.id = t.id AND ({changes})
+              AND (t.expect IS NULL OR s.version = t.expect)
+            RETURNING t.ord, s.*
+        )
+        SELECT CASE WHEN u.ord IS NOT NULL THEN 'updated'
+                WHEN t.user_id IS NULL THEN 'unauthenticated'
+                WHEN t.found IS NULL THEN 'notfound'
+                WHEN NOT t.allowed THEN 'forbidden'
+                WHEN NOT EXISTS (SELECT 1 FROM locked l WHERE l.id = t.id) THEN 'busy'
+                ELSE 'found' END AS result_kind,
+            {updated}, t.ord AS item
+        FROM target t LEFT JOIN updated u ON u.ord = t.ord
+        ORDER BY t.ord",
+        unnest_items = unnest_items.join(", "),
+        item_columns = item_columns.join(", "),
+        who = who.join(" UNION ALL "),
+        sets = sets.join(", "),
+        changes = changes.join(" OR "),
+        updated = select_list("u"),
+    )
+}
+
+static BATCH_SQL: LazyLock<String> = LazyLock::new(batch_sql);
+
+/// The batch statement as the server runs it (for `voice-api patch-sql --batch` and the bench).
+pub fn batch_statement() -> &'static str {
+    &BATCH_SQL
+}
+
+/// Runs one batch (distinct session ids) as one statement; one answer per patch, in order.
+pub async fn patch_batch(
+    conn: &mut PgConnection,
+    patches: &[&Patch],
+) -> Result<Vec<Answer>, sqlx::Error> {
+    let values: Vec<_> = patches.iter().map(|p| p.req.values()).collect();
+    let mut creds: HashMap<&Credential, i32> = HashMap::new();
+    let mut cred_of = Vec::with_capacity(patches.len());
+    for p in patches {
+        let next = i32::try_from(creds.len() + 1).unwrap_or(i32::MAX);
+        cred_of.push(*creds.entry(&p.cred).or_insert(next));
+    }
+    let mut by_index: Vec<(&Credential, i32)> = creds.into_iter().collect();
+    by_index.sort_by_key(|(_, n)| *n);
+    let ids: Vec<&str> = patches.iter().map(|p| p.id.as_str()).collect();
+    let mut q = sqlx::query(&BATCH_SQL).bind(ids);
+    for (index, _) in PATCH_COLUMNS.iter() {
+        let column: Vec<Option<&str>> = values.iter().map(|v| v[*index].as_text()).collect();
+        q = q.bind(column);
+    }
+    let nows: Vec<&str> = patches.iter().map(|p| p.now.as_str()).collect();
+    let expects: Vec<Option<i64>> = patches.iter().map(|p| p.expect).collect();
+    let kinds: Vec<i32> = by_index
+        .iter()
+        .map(|(c, _)| c.kind().index() as i32)
+        .collect();
+    let cred_ids: Vec<&str> = by_index.iter().map(|(c, _)| c.parts().0).collect();
+    let stamps: Vec<Option<i64>> = by_index.iter().map(|(c, _)| c.parts().1).collect();
+    let rows = q
+        .bind(nows)
+        .bind(expects)
+        .bind(cred_of)
+        .bind(kinds)
+        .bind(cred_ids)
+        .bind(stamps)
+        .fetch_all(conn)
+        .await?;
+    if rows.len() != patches.len() {
+        return Err(sqlx::Error::Protocol(format!(
+            "a batch of {} patches answered {} rows",
+            patches.len(),
+            rows.len()
+        )));
+    }
+    rows.into_iter()
+        .map(|row| {
+            let kind: &str = row.try_get("result_kind")?;
+            Ok(match kind {
+                "found" => Answer::Unchanged,
+                "busy" => Answer::Busy,
+                _ => Answer::Done(outcome(row)?),
+            })
+        })
+        .collect()
+}
