@@ -51,9 +51,13 @@ pub enum Command {
     /// Print the SQL the server runs for a PATCH authenticated by password ($1 session id,
     /// then one parameter per patch member of PatchSession in contract order, then the time,
     /// the user id, the auth stamp and If-Match's version); used by `scripts/bench` to give
-    /// PostgreSQL the same work.
+    /// PostgreSQL the same work. With `--batch`, the statement of a batch of patches (arrays:
+    /// see `storage::batch`).
     #[command(hide = true)]
-    PatchSql,
+    PatchSql {
+        #[arg(long)]
+        batch: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -247,11 +251,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let pool = storage::open(&cli.database_url, &PoolSettings::default()).await?;
             apikey(&pool, cmd).await
         }
-        Command::PatchSql => {
-            println!(
-                "{}",
+        Command::PatchSql { batch } => {
+            let sql = if batch {
+                storage::batch::batch_statement()
+            } else {
                 storage::sessions::patch_statement(storage::auth::CredentialKind::User)
-            );
+            };
+            println!("{sql}");
             Ok(())
         }
         Command::Import { file } => {
