@@ -581,3 +581,94 @@ async fn sigterm_during_a_burst_finishes_in_flight_patches_refuses_new_ones_and_
     assert!(lines.contains("shutdown signal received"), "{lines}");
     eprintln!("burst: {completed} completed, {refused} refused");
 }
+
+/// PostgreSQL stopped and started again while clients keep patching (through the batcher): an
+/// acknowledged patch is never lost, every failure is a 503, and the server recovers without a
+/// restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_restarted_under_a_load_of_batched_patches_loses_no_acknowledged_write() {
+    const SESSIONS: usize = 8;
+    let pg = OwnPostgres::init();
+    pg.start();
+    let settings = PoolSettings {
+        max_connections: 4,
+        acquire_timeout: Duration::from_millis(1000),
+        statement_timeout: Some(Duration::from_secs(5)),
+    };
+    let pool = open_pool(&pg.url("voice_api"), &settings).await;
+    fixture(&pool, SESSIONS).await;
+    let server = TestApp::builder()
+        .on_pool(pool.clone(), &pg.url("voice_api"))
+        .spawn()
+        .await;
+    let restarted = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+
+    // One client per session, patching it over and over; each records (attempt, status).
+    let clients: Vec<_> = (0..SESSIONS)
+        .map(|n| {
+            let server = server.remote();
+            let restarted = restarted.clone();
+            tokio::spawn(async move {
+                let mut seen: Vec<(usize, u16, bool)> = Vec::new();
+                let deadline = Instant::now() + Duration::from_secs(30);
+                for i in 0.. {
+                    let after = restarted.load(std::sync::atomic::Ordering::SeqCst);
+                    let ok_after = seen.iter().filter(|s| s.1 == 200 && s.2).count();
+                    if ok_after >= 5 || Instant::now() > deadline {
+                        break;
+                    }
+                    let value = format!("{n}-{i}");
+                    let (s, body) = patch(&server, &session_id(n), &json!({"consoleData": value}))
+                        .await
+                        .expect("the server answers");
+                    if s == 200 {
+                        assert_eq!(body["consoleData"], json!(value));
+                    } else {
+                        assert_unavailable(s, &body);
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                    seen.push((i, s, after));
+                }
+                seen
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    pg.stop();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    pg.start();
+    restarted.store(true, std::sync::atomic::Ordering::SeqCst);
+    let mut results = Vec::new();
+    for c in clients {
+        results.push(c.await.unwrap());
+    }
+
+    // Every session holds its last acknowledged patch, or a later one whose answer was a 503.
+    let fresh = open_pool(&pg.url("voice_api"), &PoolSettings::default()).await;
+    let mut failures = 0;
+    for (n, seen) in results.iter().enumerate() {
+        let last_ok = seen
+            .iter()
+            .filter(|s| s.1 == 200)
+            .map(|s| s.0)
+            .max()
+            .unwrap();
+        let tried = seen.iter().map(|s| s.0).max().unwrap();
+        assert!(
+            seen.iter().filter(|s| s.1 == 200 && s.2).count() >= 5,
+            "session {n} recovered: {seen:?}"
+        );
+        failures += seen.iter().filter(|s| s.1 != 200).count();
+        let stored = stored(&fresh, &session_id(n)).await;
+        let value = stored["consoleData"].as_str().unwrap().to_string();
+        let i: usize = value.rsplit('-').next().unwrap().parse().unwrap();
+        assert!(
+            value.starts_with(&format!("{n}-")) && i >= last_ok && i <= tried,
+            "session {n} holds {value}, last acknowledged {n}-{last_ok}"
+        );
+    }
+    assert!(failures > 0, "the restart was felt by some patch");
+    server.stop().await;
+    pool.close().await;
+    fresh.close().await;
+}
