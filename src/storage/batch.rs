@@ -35,11 +35,13 @@ use super::lease::{Leases, StatementWatch, is_connection_error};
 use super::sessions::{Outcome, PATCH_COLUMNS, outcome, select_list};
 use crate::contract::Dto;
 use crate::contract::sessions::PatchSession;
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 use sqlx::{PgConnection, Row};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock, OnceLock};
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 
 /// Sizes of the batcher; see the module documentation.
 #[derive(Debug, Clone)]
@@ -231,92 +233,78 @@ async fn dispatch(
     stats: Arc<Stats>,
 ) {
     let mut logged = (std::time::Instant::now(), 0);
-    let slots = Arc::new(Semaphore::new(settings.connections.max(1)));
-    // Each batch in flight reports the ids it held when it ends; there are at most
-    // `connections` of them, so this channel holds at most that many messages.
-    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Vec<String>>();
+    // The batches in flight run inside this task (no task, and no wake-up, of their own);
+    // each yields the session ids it held when it ends.
+    let mut running = FuturesUnordered::new();
     let mut in_flight: HashSet<String> = HashSet::new();
     let mut waiting: VecDeque<Queued> = VecDeque::new();
-    let max_batch = settings.max_batch.max(1);
+    let (connections, max_batch) = (settings.connections.max(1), settings.max_batch.max(1));
     let mut open = true;
     loop {
-        while let Ok(ids) = done_rx.try_recv() {
-            release(&mut in_flight, ids);
+        // Start batches while a connection is free and something can be sent.
+        while running.len() < connections {
+            while let Ok(q) = rx.try_recv() {
+                waiting.push_back(q);
+            }
+            let batch = take_batch(&mut waiting, &in_flight, max_batch, &stats);
+            if batch.is_empty() {
+                break;
+            }
+            let ids: Vec<String> = batch.iter().map(|q| q.patch.id.clone()).collect();
+            in_flight.extend(ids.iter().cloned());
+            stats.record(batch.len());
+            log_stats(&stats, &mut logged);
+            let leases = &leases;
+            running.push(async move {
+                run(leases, batch).await;
+                ids
+            });
         }
-        // Patches whose request went away while queued are dropped unsent.
-        waiting.retain(|q| {
-            let gone = q.reply.is_closed();
-            if gone {
-                stats.pending.fetch_sub(1, Ordering::Relaxed);
-            }
-            !gone
-        });
-        let sendable = waiting.iter().any(|q| !in_flight.contains(&q.patch.id));
-        if !sendable {
-            if !open && waiting.is_empty() && in_flight.is_empty() {
-                return;
-            }
-            tokio::select! {
-                item = rx.recv(), if open => match item {
-                    Some(q) => waiting.push_back(q),
-                    None => open = false,
-                },
-                Some(ids) = done_rx.recv() => release(&mut in_flight, ids),
-            }
-            continue;
+        if !open && waiting.is_empty() && running.is_empty() {
+            return;
         }
-        // A free connection; patches keep queueing in the channel meanwhile.
-        let permit = tokio::select! {
-            permit = slots.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
-            Some(ids) = done_rx.recv() => {
-                release(&mut in_flight, ids);
-                continue;
-            }
-        };
-        while waiting.len() < settings.queue.max(max_batch) {
-            match rx.try_recv() {
-                Ok(q) => waiting.push_back(q),
-                Err(mpsc::error::TryRecvError::Empty) => break,
-                Err(mpsc::error::TryRecvError::Disconnected) => {
-                    open = false;
-                    break;
+        // Patches keep queueing in the channel while every connection is busy.
+        tokio::select! {
+            item = rx.recv(), if open && running.len() < connections => match item {
+                Some(q) => waiting.push_back(q),
+                None => open = false,
+            },
+            Some(ids) = running.next(), if !running.is_empty() => {
+                for id in ids {
+                    in_flight.remove(&id);
                 }
             }
         }
-        let mut batch = Vec::new();
-        let mut rest = VecDeque::with_capacity(waiting.len());
-        let mut ids = HashSet::new();
-        for q in waiting.drain(..) {
-            if q.reply.is_closed() {
-                stats.pending.fetch_sub(1, Ordering::Relaxed);
-                continue;
-            }
-            if batch.len() < max_batch
-                && !in_flight.contains(&q.patch.id)
-                && ids.insert(q.patch.id.clone())
-            {
-                batch.push(q);
-            } else {
-                rest.push_back(q);
-            }
-        }
-        waiting = rest;
-        if batch.is_empty() {
-            continue;
-        }
-        in_flight.extend(ids);
-        stats.pending.fetch_sub(batch.len(), Ordering::Relaxed);
-        stats.record(batch.len());
-        log_stats(&stats, &mut logged);
-        let leases = leases.clone();
-        let done = done_tx.clone();
-        tokio::spawn(async move {
-            let ids = batch.iter().map(|q| q.patch.id.clone()).collect();
-            run(&leases, batch).await;
-            drop(permit);
-            let _ = done.send(ids);
-        });
     }
+}
+
+/// The next batch from `waiting`, in arrival order: at most `max_batch` patches, none of a
+/// session in flight or already in the batch (those stay, in order, for a later batch).
+/// Patches whose request went away while queued are dropped unsent.
+fn take_batch(
+    waiting: &mut VecDeque<Queued>,
+    in_flight: &HashSet<String>,
+    max_batch: usize,
+    stats: &Stats,
+) -> Vec<Queued> {
+    let mut batch = Vec::new();
+    let mut ids = HashSet::new();
+    let mut rest = VecDeque::with_capacity(waiting.len());
+    for q in waiting.drain(..) {
+        if q.reply.is_closed() {
+            stats.pending.fetch_sub(1, Ordering::Relaxed);
+        } else if batch.len() < max_batch
+            && !in_flight.contains(&q.patch.id)
+            && ids.insert(q.patch.id.clone())
+        {
+            stats.pending.fetch_sub(1, Ordering::Relaxed);
+            batch.push(q);
+        } else {
+            rest.push_back(q);
+        }
+    }
+    *waiting = rest;
+    batch
 }
 
 /// At most one line a second, and only when batches were sent: the cumulative batch sizes
@@ -336,12 +324,6 @@ fn log_stats(stats: &Stats, logged: &mut (std::time::Instant, u64)) {
         sizes = %s.histogram(),
         "patch batches so far"
     );
-}
-
-fn release(in_flight: &mut HashSet<String>, ids: Vec<String>) {
-    for id in ids {
-        in_flight.remove(&id);
-    }
 }
 
 /// Runs one batch and answers each of its patches.
