@@ -1,10 +1,11 @@
 //! Natural batching of PatchSession: the patches that arrive while earlier batches are in
 //! flight are sent together, as one statement, on connections the batcher owns.
 //!
-//! There is no timer: a patch is sent as soon as a batch connection is free, so at low load a
-//! batch is one patch and its latency is that of the single statement; under load, patches
-//! queue while every batch connection is busy and the next batch takes all of them (up to
-//! `max_batch`). One statement per batch pays one commit, one round trip and one executor
+//! There is no timer and no dispatcher task: a patch that finds a batch connection free is
+//! sent at once, from its request's own task (at low load a batch is one patch, with no
+//! hand-over between tasks); under load, patches queue while every batch connection is busy,
+//! and the batch that ends starts the next one, taking all of them (up to `max_batch`), in a
+//! task of its own. One statement per batch pays one commit, one round trip and one executor
 //! start for all its patches: that, not the HTTP side, was the wall (issue 14, BENCHMARKS.md).
 //!
 //! What each patch keeps of its own:
@@ -27,21 +28,19 @@
 //!
 //! Bounded: the queue holds at most `queue` patches (a full queue is 503), a batch at most
 //! `max_batch`, and at most `connections` batches are in flight. A patch whose request went
-//! away while it was queued is dropped unsent. The dispatcher runs while any handle exists,
-//! so a graceful shutdown, which waits for in-flight requests, drains the queue.
+//! away while it was queued is dropped unsent. A graceful shutdown waits for in-flight requests,
+//! and so for the batches that answer them: the queue drains.
 
 use super::auth::{Credential, CredentialKind};
 use super::lease::{Leases, StatementWatch, is_connection_error};
 use super::sessions::{Outcome, PATCH_COLUMNS, outcome, select_list};
 use crate::contract::Dto;
 use crate::contract::sessions::PatchSession;
-use futures_util::StreamExt;
-use futures_util::stream::FuturesUnordered;
 use sqlx::{PgConnection, Row};
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, LazyLock, OnceLock};
-use tokio::sync::{mpsc, oneshot};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock, Mutex};
+use tokio::sync::oneshot;
 
 /// Sizes of the batcher; see the module documentation.
 #[derive(Debug, Clone)]
@@ -96,6 +95,7 @@ pub enum Answer {
 
 struct Queued {
     patch: Patch,
+    seq: u64,
     /// The request's time-limit watch, told which backend runs the batch.
     watch: Option<Arc<StatementWatch>>,
     reply: oneshot::Sender<(Patch, Answer)>,
@@ -103,11 +103,28 @@ struct Queued {
 
 /// The handle requests send their patches through (one per [`crate::AppState`]).
 pub struct Batcher {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
     leases: Arc<Leases>,
     settings: BatchSettings,
-    /// Started by the first patch (inside the runtime that serves it).
-    queue: OnceLock<mpsc::Sender<Queued>>,
-    stats: Arc<Stats>,
+    state: Mutex<State>,
+    stats: Stats,
+}
+
+#[derive(Default)]
+struct State {
+    /// Patches not yet in a batch, in arrival order.
+    waiting: VecDeque<Queued>,
+    /// Sessions with a patch in a batch in flight.
+    in_flight: HashSet<String>,
+    /// Batches in flight (at most `connections`).
+    running: usize,
+    /// Numbers the patches, so a request knows its own.
+    next_seq: u64,
+    /// When the stats were last logged, and how many batches there were then.
+    logged: Option<(std::time::Instant, u64)>,
 }
 
 /// Batch sizes so far, in power-of-two buckets: 1, 2–3, 4–7, … 64 and more.
@@ -142,8 +159,6 @@ impl BatchStats {
 
 #[derive(Debug, Default)]
 struct Stats {
-    /// Patches queued and not yet taken into a batch (or dropped): what the queue bound counts.
-    pending: AtomicUsize,
     batches: AtomicU64,
     patches: AtomicU64,
     sizes: [AtomicU64; BUCKETS],
@@ -171,111 +186,126 @@ impl Batcher {
     /// batches in flight).
     pub fn new(leases: Arc<Leases>, settings: BatchSettings) -> Self {
         Batcher {
-            leases,
-            settings,
-            queue: OnceLock::new(),
-            stats: Arc::default(),
+            inner: Arc::new(Inner {
+                leases,
+                settings,
+                state: Mutex::default(),
+                stats: Stats::default(),
+            }),
         }
     }
 
     /// Batches and patches sent so far.
     pub fn stats(&self) -> BatchStats {
-        self.stats.snapshot()
+        self.inner.stats.snapshot()
     }
 
-    /// Patches in the queue, not yet taken into a batch.
+    /// Patches waiting, not yet taken into a batch.
     pub fn queued(&self) -> usize {
-        self.stats.pending.load(Ordering::Relaxed)
+        self.inner.lock().waiting.len()
     }
 
     /// Queues `patch` and waits for its batch's answer; the patch comes back with it (for
-    /// the answers that ask the request to go on alone). An error: the batcher is gone.
+    /// the answers that ask the request to go on alone). An error: its batch was abandoned.
+    ///
+    /// A patch that finds a batch connection free starts a batch at once: alone (the usual
+    /// case at low load) it runs in the request's own task, with no hand-over to another task;
+    /// otherwise the batch gets a task of its own. A batch that ends starts the next one from
+    /// what queued meanwhile.
     pub async fn patch(&self, patch: Patch) -> Result<(Patch, Answer), sqlx::Error> {
-        let queue = self.queue.get_or_init(|| {
-            let (tx, rx) = mpsc::channel(self.settings.queue.max(1));
-            let (leases, settings, stats) = (
-                self.leases.clone(),
-                self.settings.clone(),
-                self.stats.clone(),
-            );
-            tokio::spawn(dispatch(rx, leases, settings, stats));
-            tx
-        });
         let (reply, answer) = oneshot::channel();
-        let queued = Queued {
-            patch,
-            watch: super::lease::current_watch(),
-            reply,
+        let (seq, started) = {
+            let mut st = self.inner.lock();
+            if st.waiting.len() >= self.inner.settings.queue.max(1) {
+                return Ok((patch, Answer::QueueFull));
+            }
+            let seq = st.next_seq;
+            st.next_seq += 1;
+            st.waiting.push_back(Queued {
+                patch,
+                seq,
+                watch: super::lease::current_watch(),
+                reply,
+            });
+            (seq, self.inner.start(&mut st))
         };
-        // The bound covers the channel and the dispatcher's waiting list together.
-        if self.stats.pending.fetch_add(1, Ordering::Relaxed) >= self.settings.queue.max(1) {
-            self.stats.pending.fetch_sub(1, Ordering::Relaxed);
-            return Ok((queued.patch, Answer::QueueFull));
-        }
-        if let Err(e) = queue.try_send(queued) {
-            self.stats.pending.fetch_sub(1, Ordering::Relaxed);
-            let q = match e {
-                mpsc::error::TrySendError::Full(q) | mpsc::error::TrySendError::Closed(q) => q,
-            };
-            return Ok((q.patch, Answer::QueueFull));
+        match started {
+            Some((batch, running)) if batch.len() == 1 && batch[0].seq == seq => {
+                run(&self.inner.leases, batch).await;
+                drop(running);
+            }
+            Some((batch, running)) => spawn_batch(batch, running),
+            None => {}
         }
         answer
             .await
-            .map_err(|_| sqlx::Error::Protocol("the patch batcher stopped".into()))
+            .map_err(|_| sqlx::Error::Protocol("the batch of this patch was abandoned".into()))
     }
 }
 
-/// Forms batches from the queue and starts each on a free batch connection.
-async fn dispatch(
-    mut rx: mpsc::Receiver<Queued>,
-    leases: Arc<Leases>,
-    settings: BatchSettings,
-    stats: Arc<Stats>,
-) {
-    let mut logged = (std::time::Instant::now(), 0);
-    // The batches in flight run inside this task (no task, and no wake-up, of their own);
-    // each yields the session ids it held when it ends.
-    let mut running = FuturesUnordered::new();
-    let mut in_flight: HashSet<String> = HashSet::new();
-    let mut waiting: VecDeque<Queued> = VecDeque::new();
-    let (connections, max_batch) = (settings.connections.max(1), settings.max_batch.max(1));
-    let mut open = true;
-    loop {
-        // Start batches while a connection is free and something can be sent.
-        while running.len() < connections {
-            while let Ok(q) = rx.try_recv() {
-                waiting.push_back(q);
-            }
-            let batch = take_batch(&mut waiting, &in_flight, max_batch, &stats);
-            if batch.is_empty() {
-                break;
-            }
-            let ids: Vec<String> = batch.iter().map(|q| q.patch.id.clone()).collect();
-            in_flight.extend(ids.iter().cloned());
-            stats.record(batch.len());
-            log_stats(&stats, &mut logged);
-            let leases = &leases;
-            running.push(async move {
-                run(leases, batch).await;
-                ids
-            });
+impl Inner {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The next batch, when a connection is free and something can be sent; it counts as
+    /// running until its [`Running`] is dropped.
+    fn start(self: &Arc<Self>, st: &mut State) -> Option<(Vec<Queued>, Running)> {
+        if st.running >= self.settings.connections.max(1) {
+            return None;
         }
-        if !open && waiting.is_empty() && running.is_empty() {
-            return;
+        let batch = take_batch(
+            &mut st.waiting,
+            &st.in_flight,
+            self.settings.max_batch.max(1),
+        );
+        if batch.is_empty() {
+            return None;
         }
-        // Patches keep queueing in the channel while every connection is busy.
-        tokio::select! {
-            item = rx.recv(), if open && running.len() < connections => match item {
-                Some(q) => waiting.push_back(q),
-                None => open = false,
+        let ids: Vec<String> = batch.iter().map(|q| q.patch.id.clone()).collect();
+        st.in_flight.extend(ids.iter().cloned());
+        st.running += 1;
+        self.stats.record(batch.len());
+        log_stats(&self.stats, &mut st.logged);
+        Some((
+            batch,
+            Running {
+                inner: self.clone(),
+                ids,
             },
-            Some(ids) = running.next(), if !running.is_empty() => {
-                for id in ids {
-                    in_flight.remove(&id);
-                }
+        ))
+    }
+}
+
+/// A batch in flight. Dropped when it ends (or is abandoned, with its request): its sessions
+/// and connection are free again, and the next batch starts.
+struct Running {
+    inner: Arc<Inner>,
+    ids: Vec<String>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let next = {
+            let mut st = self.inner.lock();
+            for id in self.ids.drain(..) {
+                st.in_flight.remove(&id);
             }
+            st.running -= 1;
+            self.inner.start(&mut st)
+        };
+        if let Some((batch, running)) = next {
+            spawn_batch(batch, running);
         }
     }
+}
+
+/// Runs a batch in a task of its own (it answers other requests than the one starting it).
+fn spawn_batch(batch: Vec<Queued>, running: Running) {
+    tokio::spawn(async move {
+        run(&running.inner.leases, batch).await;
+        drop(running);
+    });
 }
 
 /// The next batch from `waiting`, in arrival order: at most `max_batch` patches, none of a
@@ -285,19 +315,18 @@ fn take_batch(
     waiting: &mut VecDeque<Queued>,
     in_flight: &HashSet<String>,
     max_batch: usize,
-    stats: &Stats,
 ) -> Vec<Queued> {
     let mut batch = Vec::new();
     let mut ids = HashSet::new();
     let mut rest = VecDeque::with_capacity(waiting.len());
     for q in waiting.drain(..) {
         if q.reply.is_closed() {
-            stats.pending.fetch_sub(1, Ordering::Relaxed);
-        } else if batch.len() < max_batch
+            continue;
+        }
+        if batch.len() < max_batch
             && !in_flight.contains(&q.patch.id)
             && ids.insert(q.patch.id.clone())
         {
-            stats.pending.fetch_sub(1, Ordering::Relaxed);
             batch.push(q);
         } else {
             rest.push_back(q);
@@ -309,15 +338,17 @@ fn take_batch(
 
 /// At most one line a second, and only when batches were sent: the cumulative batch sizes
 /// (what `scripts/bench` reads for its distribution).
-fn log_stats(stats: &Stats, logged: &mut (std::time::Instant, u64)) {
-    if logged.0.elapsed() < std::time::Duration::from_secs(1) {
+fn log_stats(stats: &Stats, logged: &mut Option<(std::time::Instant, u64)>) {
+    let now = std::time::Instant::now();
+    let (at, batches) = *logged.get_or_insert((now, 0));
+    if now.duration_since(at) < std::time::Duration::from_secs(1) {
         return;
     }
     let s = stats.snapshot();
-    if s.batches == logged.1 {
+    if s.batches == batches {
         return;
     }
-    *logged = (std::time::Instant::now(), s.batches);
+    *logged = Some((now, s.batches));
     tracing::info!(
         batches = s.batches,
         patches = s.patches,
