@@ -12,7 +12,9 @@
 //!   (`max_headers`); hyper answers 431 beyond them;
 //! - at most `max_connections` are open; at the cap the longest-waiting connection without a
 //!   request in progress is closed to make room, a new connection waits up to
-//!   `connection_wait` for a slot and is closed if none frees, and the cap is logged;
+//!   `connection_wait` for a slot and is closed if none frees, and the cap is logged; it
+//!   waits in a task of its own (at most `max(64, max_connections / 8)` wait, more are closed
+//!   at once), so the accept loop never waits and keeps making room;
 //! - on shutdown the listener closes, connections without a request in progress (idle,
 //!   half-sent heads) close at once, and requests in progress get the drain timeout.
 //!
@@ -24,7 +26,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -285,6 +287,8 @@ struct Registry {
     conns: Mutex<HashMap<u64, Arc<ConnState>>>,
     next: AtomicU64,
     at_cap: AtomicBool,
+    /// New connections over the cap waiting for a slot.
+    waiting: AtomicUsize,
 }
 
 impl Registry {
@@ -344,7 +348,9 @@ pub async fn run(
         conns: Mutex::new(HashMap::new()),
         next: AtomicU64::new(0),
         at_cap: AtomicBool::new(false),
+        waiting: AtomicUsize::new(0),
     });
+    let max_waiting = (max / 8).max(64);
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let tcp = tokio::select! {
@@ -360,66 +366,84 @@ pub async fn run(
             },
         };
         let (tcp, peer) = tcp;
-        let permit = match slots.clone().try_acquire_owned() {
-            Ok(p) => p,
-            Err(_) => {
-                if !registry.at_cap.swap(true, Ordering::Relaxed) {
-                    tracing::warn!(
-                        max_connections = max,
-                        "connection limit reached; closing idle connections to make room"
-                    );
-                }
-                registry.evict_one();
-                match tokio::time::timeout(limits.connection_wait, slots.clone().acquire_owned())
-                    .await
-                {
-                    Ok(Ok(p)) => p,
-                    _ => {
-                        tracing::debug!(
-                            "no connection slot freed in time; closing a new connection"
-                        );
-                        continue;
-                    }
-                }
+        // A connection over the cap waits for a slot in a task of its own, so the accept loop
+        // goes on (and goes on making room) whatever the connections it holds do; at most
+        // `max_waiting` wait, the rest are closed at once.
+        let permit = slots.clone().try_acquire_owned().ok();
+        if permit.is_none() {
+            if !registry.at_cap.swap(true, Ordering::Relaxed) {
+                tracing::warn!(
+                    max_connections = max,
+                    "connection limit reached; closing idle connections to make room"
+                );
             }
-        };
-        if slots.available_permits() > max / 10 && registry.at_cap.swap(false, Ordering::Relaxed) {
+            registry.evict_one();
+            if registry.waiting.fetch_add(1, Ordering::Relaxed) >= max_waiting {
+                registry.waiting.fetch_sub(1, Ordering::Relaxed);
+                tracing::debug!("too many connections waiting for a slot; closing a new one");
+                continue;
+            }
+        } else if slots.available_permits() > max / 10
+            && registry.at_cap.swap(false, Ordering::Relaxed)
+        {
             tracing::info!("connections below the limit again");
         }
-        // Responses are small and the client waits for each: send them at once (no Nagle delay).
-        let _ = tcp.set_nodelay(true);
-        let conn_state = Arc::new(ConnState::new());
-        let id = registry.next.fetch_add(1, Ordering::Relaxed);
-        registry
-            .conns
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(id, conn_state.clone());
-        let io = TokioIo::new(Watched {
-            tcp,
-            state: conn_state.clone(),
-        });
-        let app = app.clone();
-        let svc_state = conn_state.clone();
-        let trusted = trusted.clone();
-        let service =
-            hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
-                let guard = InFlight::start(&svc_state);
-                let client = ClientAddr::of(peer.ip(), req.headers(), &trusted);
-                req.extensions_mut().insert(client);
-                let app = app.clone();
-                async move {
-                    let res = app.oneshot(req.map(axum::body::Body::new)).await;
-                    drop(guard);
-                    res
-                }
-            });
-        let conn = builder.serve_connection(io, service);
-        let limits = limits.clone();
-        let registry = registry.clone();
+        let (app, builder, limits, registry, trusted, slots) = (
+            app.clone(),
+            builder.clone(),
+            limits.clone(),
+            registry.clone(),
+            trusted.clone(),
+            slots.clone(),
+        );
         let mut stop = stop_rx.clone();
         tokio::spawn(async move {
-            let _permit = permit;
+            let _permit = match permit {
+                Some(p) => p,
+                None => {
+                    let got =
+                        tokio::time::timeout(limits.connection_wait, slots.acquire_owned()).await;
+                    registry.waiting.fetch_sub(1, Ordering::Relaxed);
+                    match got {
+                        Ok(Ok(p)) => p,
+                        _ => {
+                            tracing::debug!(
+                                "no connection slot freed in time; closing a new connection"
+                            );
+                            return;
+                        }
+                    }
+                }
+            };
+            // Responses are small and the client waits for each: send them at once (no Nagle
+            // delay).
+            let _ = tcp.set_nodelay(true);
+            let conn_state = Arc::new(ConnState::new());
+            let id = registry.next.fetch_add(1, Ordering::Relaxed);
+            registry
+                .conns
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(id, conn_state.clone());
+            let io = TokioIo::new(Watched {
+                tcp,
+                state: conn_state.clone(),
+            });
+            let svc_state = conn_state.clone();
+            let service = hyper::service::service_fn(
+                move |mut req: hyper::Request<hyper::body::Incoming>| {
+                    let guard = InFlight::start(&svc_state);
+                    let client = ClientAddr::of(peer.ip(), req.headers(), &trusted);
+                    req.extensions_mut().insert(client);
+                    let app = app.clone();
+                    async move {
+                        let res = app.oneshot(req.map(axum::body::Body::new)).await;
+                        drop(guard);
+                        res
+                    }
+                },
+            );
+            let conn = builder.serve_connection(io, service);
             let mut watched = Watchdog {
                 conn: Box::pin(conn),
                 state: conn_state.clone(),

@@ -20,6 +20,8 @@ use voice_api::storage::PoolSettings;
 use voice_api::storage::auth::ThrottlePolicy;
 use voice_api::{AppState, HttpConfig};
 
+mod connections;
+
 const ACCOUNT: &str = "acc0acc0acc0acc0acc0acc0";
 const SESSION: &str = "5e55100000000000000000aa";
 const EMAIL: &str = "alice@acme.test";
@@ -52,213 +54,6 @@ async fn body(res: reqwest::Response) -> (StatusCode, Value) {
         status,
         serde_json::from_str(&text).unwrap_or(Value::String(text)),
     )
-}
-
-// ---------------------------------------------------------------------------------------------
-// Connections
-// ---------------------------------------------------------------------------------------------
-
-fn limits(header_ms: u64, idle_ms: u64, max: usize) -> HttpConfig {
-    HttpConfig {
-        connections: ConnectionLimits {
-            header_read_timeout: Duration::from_millis(header_ms),
-            keepalive_idle: Duration::from_millis(idle_ms),
-            max_connections: max,
-            max_header_bytes: 8 * 1024,
-            max_headers: 20,
-            connection_wait: Duration::from_millis(100),
-        },
-        ..HttpConfig::default()
-    }
-}
-
-const GET_LIVE: &[u8] = b"GET /health/live HTTP/1.1\r\nHost: t\r\n\r\n";
-
-/// Reads until the server closes the connection; how long that took, or None if it stayed
-/// open for `within`. Response bytes on the way are returned too.
-async fn closed_within(tcp: &mut TcpStream, within: Duration) -> (Option<Duration>, Vec<u8>) {
-    let started = Instant::now();
-    let mut got = Vec::new();
-    let mut buf = [0u8; 4096];
-    loop {
-        let left = within.saturating_sub(started.elapsed());
-        match tokio::time::timeout(left, tcp.read(&mut buf)).await {
-            Err(_) => return (None, got),
-            Ok(Ok(0)) | Ok(Err(_)) => return (Some(started.elapsed()), got),
-            Ok(Ok(n)) => got.extend_from_slice(&buf[..n]),
-        }
-    }
-}
-
-#[tokio::test]
-async fn an_idle_kept_alive_connection_is_closed_after_the_idle_timeout() {
-    let db = TestDb::new().await;
-    let server = TestApp::builder()
-        .on(&db)
-        .http_config(limits(5_000, 300, 64))
-        .spawn()
-        .await;
-    let mut tcp = TcpStream::connect(server.addr).await.unwrap();
-    tcp.write_all(GET_LIVE).await.unwrap();
-    let (closed, got) = closed_within(&mut tcp, Duration::from_secs(4)).await;
-    let text = String::from_utf8_lossy(&got);
-    assert!(text.starts_with("HTTP/1.1 200 OK"), "{text}");
-    assert!(text.ends_with(r#"{"status":"live"}"#), "{text}");
-    let closed = closed.expect("the idle connection is closed by the server");
-    assert!(
-        closed >= Duration::from_millis(250),
-        "closed early: {closed:?}"
-    );
-}
-
-#[tokio::test]
-async fn a_silent_or_half_sent_request_is_dropped_after_the_header_read_timeout() {
-    let db = TestDb::new().await;
-    // The idle timeout is long: only the header timeout can close these.
-    let server = TestApp::builder()
-        .on(&db)
-        .http_config(limits(400, 30_000, 64))
-        .spawn()
-        .await;
-    let mut silent = TcpStream::connect(server.addr).await.unwrap();
-    let mut half = TcpStream::connect(server.addr).await.unwrap();
-    half.write_all(b"GET /health/live HTTP/1.1\r\nHost: t\r\n")
-        .await
-        .unwrap();
-    // A slow loris: one more header byte every 100 ms, never the blank line.
-    let mut loris = TcpStream::connect(server.addr).await.unwrap();
-    let drip = tokio::spawn(async move {
-        loris
-            .write_all(b"GET /health/live HTTP/1.1\r\n")
-            .await
-            .unwrap();
-        let started = Instant::now();
-        let mut n = 0u32;
-        while started.elapsed() < Duration::from_secs(4) {
-            if loris
-                .write_all(format!("X-{n}: y\r\n").as_bytes())
-                .await
-                .is_err()
-            {
-                return Some(started.elapsed());
-            }
-            n += 1;
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        None
-    });
-    for (what, tcp) in [("silent", &mut silent), ("half-sent", &mut half)] {
-        let (closed, got) = closed_within(tcp, Duration::from_secs(4)).await;
-        assert!(closed.is_some(), "{what} connection still open");
-        assert!(got.is_empty(), "{what}: {}", String::from_utf8_lossy(&got));
-    }
-    let dripped = drip.await.unwrap();
-    assert!(dripped.is_some(), "the slow loris was never cut off");
-    // The server still answers a complete request.
-    let res = server.http.get(server.url("/health/live")).send().await;
-    assert_eq!(res.unwrap().status(), StatusCode::OK);
-}
-
-#[tokio::test]
-async fn the_connection_cap_holds_and_a_normal_request_is_still_answered() {
-    let db = TestDb::new().await;
-    let max = 8;
-    let server = TestApp::builder()
-        .on(&db)
-        .http_config(limits(30_000, 30_000, max))
-        .spawn()
-        .await;
-    // Twice the cap of connections that send nothing, held open by the client.
-    let mut held = Vec::new();
-    for _ in 0..2 * max {
-        held.push(TcpStream::connect(server.addr).await.unwrap());
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    let res = server.http.get(server.url("/health/live")).send().await;
-    let (status, body) = body(res.expect("the server answers at the cap")).await;
-    assert_eq!((status, body), (StatusCode::OK, json!({"status": "live"})));
-    let mut closed = 0;
-    for tcp in &mut held {
-        if closed_within(tcp, Duration::from_millis(300))
-            .await
-            .0
-            .is_some()
-        {
-            closed += 1;
-        }
-    }
-    // At most `max` connections are open at once, one of them the client's.
-    assert!(
-        closed > 2 * max - max,
-        "only {closed} of {} idle connections were closed with a cap of {max}",
-        2 * max
-    );
-}
-
-#[tokio::test]
-async fn oversized_or_too_many_headers_get_431_and_the_connection_closes() {
-    let db = TestDb::new().await;
-    let server = TestApp::builder()
-        .on(&db)
-        .http_config(limits(5_000, 5_000, 64))
-        .spawn()
-        .await;
-    let big = format!(
-        "GET /health/live HTTP/1.1\r\nHost: t\r\nX-Big: {}\r\n\r\n",
-        "a".repeat(64 * 1024)
-    );
-    let many = format!(
-        "GET /health/live HTTP/1.1\r\nHost: t\r\n{}\r\n",
-        (0..50).map(|n| format!("X-{n}: y\r\n")).collect::<String>()
-    );
-    // A head that never ends, bigger than the limit: refused without waiting for its end.
-    let endless = format!(
-        "GET /health/live HTTP/1.1\r\nX-Big: {}",
-        "a".repeat(32 * 1024)
-    );
-    for (what, request) in [("big", big), ("many", many), ("endless", endless)] {
-        let mut tcp = TcpStream::connect(server.addr).await.unwrap();
-        let _ = tcp.write_all(request.as_bytes()).await;
-        let (closed, got) = closed_within(&mut tcp, Duration::from_secs(3)).await;
-        let text = String::from_utf8_lossy(&got);
-        assert!(
-            text.starts_with("HTTP/1.1 431 Request Header Fields Too Large"),
-            "{what}: {text}"
-        );
-        assert!(closed.is_some(), "{what}: connection left open");
-    }
-}
-
-#[tokio::test]
-async fn shutdown_closes_idle_and_half_sent_connections_at_once() {
-    let db = TestDb::new().await;
-    let config = HttpConfig {
-        drain_timeout: Duration::from_secs(20),
-        ..limits(30_000, 30_000, 64)
-    };
-    let server = TestApp::builder().on(&db).http_config(config).spawn().await;
-    let mut conns = Vec::new();
-    for n in 0..10 {
-        let mut tcp = TcpStream::connect(server.addr).await.unwrap();
-        if n % 2 == 0 {
-            tcp.write_all(b"GET /health/live HTTP/1.1\r\nHost:")
-                .await
-                .unwrap();
-        } else {
-            tcp.write_all(GET_LIVE).await.unwrap();
-        }
-        conns.push(tcp);
-    }
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let started = Instant::now();
-    tokio::time::timeout(Duration::from_secs(5), server.stop())
-        .await
-        .expect("shutdown does not wait for idle or half-sent connections");
-    assert!(started.elapsed() < Duration::from_secs(5));
-    for tcp in &mut conns {
-        let (closed, _) = closed_within(tcp, Duration::from_secs(2)).await;
-        assert!(closed.is_some(), "a connection outlived the server");
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1063,7 +858,9 @@ async fn a_flood_of_huge_unterminated_heads_costs_bounded_memory() {
         floods.push(tokio::spawn(async move {
             let mut tcp = TcpStream::connect(addr).await.unwrap();
             let _ = tcp.write_all(chunk.as_bytes()).await;
-            closed_within(&mut tcp, Duration::from_secs(5)).await.0
+            connections::closed_within(&mut tcp, Duration::from_secs(5))
+                .await
+                .0
         }));
     }
     // While the flood is on (hyper's default buffer would still hold every head now).
