@@ -1,8 +1,10 @@
--- wrk script for `scripts/bench`: authenticated PATCH (JSON or DataContract XML) or GET of
--- /sessions/{id} with a random session per request and random enum values per PATCH.
+-- wrk script for `scripts/bench` and `scripts/scale`: authenticated PATCH (JSON or DataContract
+-- XML) or GET of /sessions/{id} with a random session per request and random enum values per
+-- PATCH, or GET of one fixed path (a list query).
 --
--- Configured through the environment (set by scripts/bench):
---   BENCH_KIND            json | xml | get
+-- Configured through the environment (set by scripts/bench or scripts/scale):
+--   BENCH_KIND            json | xml | get | path
+--   BENCH_PATH            with kind path: the path and query to GET
 --   BENCH_SESSION_PREFIX  ids are PREFIX .. zero-padded 6-digit index (as scripts/bench_data.py)
 --   BENCH_SESSIONS        how many sessions exist (indexes 0 .. N-1)
 --   BENCH_BASIC           base64 of "user:password"
@@ -26,11 +28,12 @@ if kind == "xml" then
 elseif kind == "json" then
    headers = { ["Authorization"] = auth, ["Content-Type"] = "application/json",
                ["Accept"] = "application/json" }
-elseif kind == "get" then
+elseif kind == "get" or kind == "path" then
    headers = { ["Authorization"] = auth, ["Accept"] = "application/json" }
 else
-   error("BENCH_KIND must be json, xml or get, not " .. kind)
+   error("BENCH_KIND must be json, xml, get or path, not " .. kind)
 end
+local fixed_path = kind == "path" and assert(os.getenv("BENCH_PATH"), "BENCH_PATH not set")
 
 local threads = {}
 
@@ -44,6 +47,9 @@ function init(args)
 end
 
 function request()
+   if fixed_path then
+      return wrk.format("GET", fixed_path, headers)
+   end
    local id = string.format("%s%06d", prefix, math.random(0, sessions - 1))
    local path = "/sessions/" .. id
    if kind == "get" then

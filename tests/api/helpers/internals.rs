@@ -106,6 +106,12 @@ pub fn typed_json(doc: &Value) -> String {
     voice_api::wire::to_json(&typed)
 }
 
+/// The expression ListSessions' log filter compares with the search, over the sessions table
+/// aliased `s`. Uses `storage::sessions::LOG_TEXT`.
+pub fn log_filter_expression() -> &'static str {
+    voice_api::storage::sessions::LOG_TEXT
+}
+
 /// Whether `password` matches a stored argon2 `hash`. Uses `auth::verify_secret`.
 pub fn password_matches(password: &str, hash: &str) -> bool {
     voice_api::auth::verify_secret(password, hash)

@@ -60,6 +60,20 @@ async fn list(app: &TestApp, user: &User, query: &str) -> Response {
         .await
 }
 
+/// For each (query, sessions): AGENT's list for the query holds those sessions, in that order.
+async fn assert_lists<Q: AsRef<str>>(
+    app: &TestApp,
+    cases: impl IntoIterator<Item = (Q, Vec<u32>)>,
+) {
+    for (query, want) in cases {
+        let query = query.as_ref();
+        let res = list(app, &AGENT, query).await;
+        assert_eq!(res.status, 200, "{query}: {}", res.text);
+        let want: Vec<String> = want.into_iter().map(id).collect();
+        assert_eq!(ids_and_paging(&res.json()).0, want, "{query}");
+    }
+}
+
 #[tokio::test]
 async fn a_list_holds_only_the_callers_accounts_newest_first_with_totals_and_whole_sessions() {
     let app = listing_world().await;
@@ -201,12 +215,7 @@ async fn every_filter_narrows_the_list_as_the_client_sends_it() {
             vec![5, 4, 3, 2, 1],
         ),
     ];
-    for (query, want) in cases {
-        let res = list(&app, &AGENT, &query).await;
-        assert_eq!(res.status, 200, "{query}: {}", res.text);
-        let want: Vec<String> = want.into_iter().map(id).collect();
-        assert_eq!(ids_and_paging(&res.json()).0, want, "{query}");
-    }
+    assert_lists(&app, cases).await;
 }
 
 #[tokio::test]
@@ -229,12 +238,7 @@ async fn any_member_sorts_either_way_with_the_id_breaking_ties() {
             vec![5, 4, 3, 2, 1],
         ),
     ];
-    for (query, want) in cases {
-        let res = list(&app, &AGENT, query).await;
-        assert_eq!(res.status, 200, "{query}: {}", res.text);
-        let want: Vec<String> = want.into_iter().map(id).collect();
-        assert_eq!(ids_and_paging(&res.json()).0, want, "{query}");
-    }
+    assert_lists(&app, cases).await;
 }
 
 #[tokio::test]
@@ -315,4 +319,62 @@ async fn the_xml_list_is_a_list_response_of_session_info() {
         "{}",
         res.text
     );
+}
+
+/// The log search reads an index of the messages joined together (migration 0006), but a
+/// match is still one message's: text spanning two messages finds nothing.
+#[tokio::test]
+async fn a_log_search_matches_inside_one_message_never_across_two() {
+    let app = listing_world().await;
+    let log = json!([
+        {"date": "2026-11-21T10:00:00.000Z", "message": "Customer wants"},
+        {"date": "2026-11-21T10:00:05.000Z", "message": "for a refund"},
+    ]);
+    import(
+        app.pool(),
+        &[with(&simple_session(&id(6), ACCOUNT), json!({"log": log}))],
+    )
+    .await;
+    let cases = [
+        ("?log=REFUND", vec![6]),
+        ("?log=wants", vec![6]),
+        // The two messages joined by a newline, or by nothing: neither is one message.
+        ("?log=wants%0Afor", vec![]),
+        ("?log=wantsfor", vec![]),
+    ];
+    assert_lists(&app, cases).await;
+}
+
+/// The indexed text is computed from the stored log on every write: a session imported again
+/// with another log is found by its new messages only, and a PATCH (which leaves the log
+/// alone) does not lose it.
+#[tokio::test]
+async fn a_log_search_follows_the_stored_log_through_later_writes() {
+    let app = listing_world().await;
+    let search = |text: &'static str| {
+        let app = &app;
+        async move {
+            let res = list(app, &AGENT, &format!("?log={text}")).await;
+            assert_eq!(res.status, 200, "{text}: {}", res.text);
+            ids_and_paging(&res.json()).0
+        }
+    };
+    assert_eq!(search("note%203").await, [id(3)]);
+    let log = json!([{"date": "2026-11-23T10:00:00.000Z", "message": "Voicemail left"}]);
+    import(
+        app.pool(),
+        &[with(
+            &simple_session(&id(3), ACCOUNT),
+            json!({"dateCreated": "2026-11-23T10:00:00.000Z", "log": log}),
+        )],
+    )
+    .await;
+    assert_eq!(search("voicemail").await, [id(3)]);
+    assert!(search("note%203").await.is_empty());
+    let res = app
+        .patch_session(&id(3), &json!({"consoleData": "called back"}))
+        .signed_in_as(&AGENT)
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    assert_eq!(search("VOICEMAIL").await, [id(3)]);
 }
