@@ -129,9 +129,12 @@ impl AppState {
         let batcher = (config.batch.connections > 0).then(|| {
             // The batch statement takes arrays, whose sizes a custom plan would re-plan for
             // on every execution (0.7 ms a batch, measured); its generic plan is as good.
-            let options = (*pool.connect_options())
-                .clone()
-                .options([("plan_cache_mode", "force_generic_plan")]);
+            // A batch of one is the single statement, which waits for a row lock: at most
+            // `lock_timeout` on these connections, then it goes alone (`storage::batch`).
+            let options = (*pool.connect_options()).clone().options([
+                ("plan_cache_mode", "force_generic_plan"),
+                ("lock_timeout", storage::batch::LOCK_TIMEOUT),
+            ]);
             let own = storage::lease::Leases::new(
                 options,
                 u32::try_from(config.batch.connections).unwrap_or(u32::MAX),

@@ -200,6 +200,22 @@ pub async fn patch(
     now: &str,
     expect: Option<i64>,
 ) -> Result<Outcome, sqlx::Error> {
+    match patch_once(conn, cred, id, patch, now, expect).await? {
+        Some(outcome) => Ok(outcome),
+        None => unchanged(conn, cred, id, expect).await,
+    }
+}
+
+/// The patch statement alone: `None` when the patch was allowed but wrote nothing (see
+/// [`unchanged`] for the answer).
+pub async fn patch_once(
+    conn: &mut PgConnection,
+    cred: &Credential,
+    id: &str,
+    patch: &PatchSession,
+    now: &str,
+    expect: Option<i64>,
+) -> Result<Option<Outcome>, sqlx::Error> {
     let values = patch.values();
     let mut q = sqlx::query(&PATCH_SQL[cred.kind().index()]).bind(id);
     for (index, _) in PATCH_COLUMNS.iter() {
@@ -209,9 +225,9 @@ pub async fn patch(
     let row = single_row(q.fetch_all(&mut *conn).await?)?;
     let kind: &str = row.try_get("result_kind")?;
     if kind == "found" {
-        return unchanged(conn, cred, id, expect).await;
+        return Ok(None);
     }
-    outcome(row)
+    outcome(row).map(Some)
 }
 
 /// The answer to a patch that was allowed but wrote nothing: nothing changed, or If-Match
