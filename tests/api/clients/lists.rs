@@ -284,7 +284,9 @@ async fn node_client_lists_pages_filters_sorts_and_the_clis_calls_with_generated
     std::os::unix::fs::symlink(&modules, dir.join("node_modules")).unwrap();
     std::fs::write(dir.join("package.json"), r#"{"type":"module"}"#).unwrap();
     save_types(&app, "/types/typescript", &dir, "dtos.ts").await;
-    std::fs::copy(clients_dir().join("node/lists.mjs"), dir.join("lists.mjs")).unwrap();
+    for script in ["lists.mjs", "harness.mjs"] {
+        std::fs::copy(clients_dir().join("node").join(script), dir.join(script)).unwrap();
+    }
     let tsc = modules.join("typescript/bin/tsc");
     let mut compile = tokio::process::Command::new("node");
     compile.current_dir(&dir).arg(&tsc).args([
@@ -322,7 +324,9 @@ fn python_lists(dir: &Path) -> tokio::process::Command {
 async fn python_dir(app: &TestApp, name: &str) -> PathBuf {
     let dir = work_dir(name);
     save_types(app, "/types/python", &dir, "dtos.py").await;
-    std::fs::copy(clients_dir().join("python/lists.py"), dir.join("lists.py")).unwrap();
+    for script in ["lists.py", "harness.py"] {
+        std::fs::copy(clients_dir().join("python").join(script), dir.join(script)).unwrap();
+    }
     dir
 }
 

@@ -17,6 +17,7 @@
 
 import { readFileSync } from 'node:fs';
 import { JsonServiceClient } from '@servicestack/client';
+import { check, diff, finish, plain } from './harness.mjs';
 
 // ---- DTOs, as ServiceStack generates them (compiled to plain JS) ----
 
@@ -62,41 +63,6 @@ const base = expected.baseUrl.replace(/\/$/, '');
 
 // ---- comparison and checks ----
 
-function diff(want, got, path = '$') {
-    const show = v => v === undefined ? '(absent)' : JSON.stringify(v);
-    const isObject = v => v !== null && typeof v === 'object';
-    if (Array.isArray(want) || Array.isArray(got)) {
-        if (!Array.isArray(want) || !Array.isArray(got)) return [`${path}: expected ${show(want)}, got ${show(got)}`];
-        const out = want.length === got.length ? [] : [`${path}: expected ${want.length} items, got ${got.length}`];
-        for (let i = 0; i < Math.max(want.length, got.length); i++) out.push(...diff(want[i], got[i], `${path}[${i}]`));
-        return out;
-    }
-    if (isObject(want) && isObject(got)) {
-        const keys = [...new Set([...Object.keys(want), ...Object.keys(got)])];
-        return keys.flatMap(k => diff(want[k], got[k], `${path}.${k}`));
-    }
-    return Object.is(want, got) ? [] : [`${path}: expected ${show(want)}, got ${show(got)}`];
-}
-
-const plain = v => JSON.parse(JSON.stringify(v));
-let passed = 0;
-let failed = 0;
-
-async function check(name, body) {
-    try {
-        const problems = await body();
-        if (problems.length === 0) {
-            passed++;
-            console.log(`ok   ${name}`);
-        } else {
-            failed++;
-            console.log(`FAIL ${name}\n  ${problems.join('\n  ')}`);
-        }
-    } catch (e) {
-        failed++;
-        console.log(`FAIL ${name}: threw ${e?.responseStatus ? JSON.stringify(e) : (e?.stack ?? String(e))}`);
-    }
-}
 
 async function expectError(name, wantStatus, call) {
     await check(name, async () => {
@@ -197,5 +163,4 @@ await expectError('after logout, the old session cookies are refused too', expec
     () => replay.get(new GetSession({ sessionId: expected.sessionId })));
 await check('the replayed request carried the old session cookie', async () => cookieOnly(replay, liveId));
 
-console.log(`node auth: ${passed} passed, ${failed} failed`);
-process.exit(failed === 0 ? 0 : 1);
+finish('node auth');

@@ -13,6 +13,7 @@
 
 import { readFileSync } from 'node:fs';
 import { JsonServiceClient } from '@servicestack/client';
+import { check, diff, finish, plain } from './harness.mjs';
 
 // ---- DTOs, as `x typescript` generates them from the seed (compiled to plain JS) ----
 
@@ -56,35 +57,6 @@ const expected = JSON.parse(expectedSource.trimStart().startsWith('{')
 
 // ---- comparison ----
 
-/** Every difference between two JSON values, as "path: expected X, got Y" lines. */
-function diff(expectedValue, actual, path = '$') {
-    const show = v => v === undefined ? '(absent)' : JSON.stringify(v);
-    if (Array.isArray(expectedValue) || Array.isArray(actual)) {
-        if (!Array.isArray(expectedValue) || !Array.isArray(actual)) {
-            return [`${path}: expected ${show(expectedValue)}, got ${show(actual)}`];
-        }
-        const out = [];
-        if (expectedValue.length !== actual.length) {
-            out.push(`${path}: expected ${expectedValue.length} items, got ${actual.length}`);
-        }
-        for (let i = 0; i < Math.max(expectedValue.length, actual.length); i++) {
-            out.push(...diff(expectedValue[i], actual[i], `${path}[${i}]`));
-        }
-        return out;
-    }
-    const isObject = v => v !== null && typeof v === 'object';
-    if (isObject(expectedValue) && isObject(actual)) {
-        const keys = [...new Set([...Object.keys(expectedValue), ...Object.keys(actual)])];
-        return keys.flatMap(k => diff(expectedValue[k], actual[k], `${path}.${k}`));
-    }
-    return Object.is(expectedValue, actual) ? []
-        : [`${path}: expected ${show(expectedValue)}, got ${show(actual)}`];
-}
-
-function plain(value) {
-    return JSON.parse(JSON.stringify(value));
-}
-
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,7})?Z$/;
 
 /** Compares a SessionInfo with the expected one; the modification stamp is checked apart. */
@@ -112,26 +84,6 @@ function sessionProblems(expectedSession, actual, { patchedAfter } = {}) {
 }
 
 // ---- checks ----
-
-let passed = 0;
-let failed = 0;
-
-async function check(name, body) {
-    try {
-        const problems = await body();
-        if (problems.length === 0) {
-            passed++;
-            console.log(`ok   ${name}`);
-        } else {
-            failed++;
-            console.log(`FAIL ${name}\n  ${problems.join('\n  ')}`);
-        }
-    } catch (e) {
-        failed++;
-        const detail = e?.responseStatus ? JSON.stringify(e) : (e?.stack ?? String(e));
-        console.log(`FAIL ${name}: threw ${detail}`);
-    }
-}
 
 /** A client as an app would make it: Basic credentials sent up front; records request URLs. */
 function newClient(configure, pass = password) {
@@ -229,5 +181,4 @@ await check('/api: api(PatchSession) of an unknown session gives a failed ApiRes
 await expectError('/api: a wrong password throws Unauthorized', expected.unauthorized,
     () => newClient(undefined, `${password}-wrong`).get(new GetSession({ sessionId })));
 
-console.log(`node conformance: ${passed} passed, ${failed} failed`);
-process.exit(failed === 0 ? 0 : 1);
+finish('node conformance');

@@ -14,6 +14,7 @@
 
 import { readFileSync } from 'node:fs';
 import { JsonServiceClient } from '@servicestack/client';
+import { check, diff, finish, plain } from './harness.mjs';
 import { ListResponseOfSessionInfo, ListSessions } from './dtos.js';
 
 const source = process.argv[2] ?? process.env.EXPECTED;
@@ -26,43 +27,6 @@ const base = expected.baseUrl.replace(/\/$/, '');
 
 // ---- comparison and checks ----
 
-function diff(want, got, path = '$') {
-    const show = v => v === undefined ? '(absent)' : JSON.stringify(v);
-    const isObject = v => v !== null && typeof v === 'object';
-    if (Array.isArray(want) || Array.isArray(got)) {
-        if (!Array.isArray(want) || !Array.isArray(got)) return [`${path}: expected ${show(want)}, got ${show(got)}`];
-        const out = want.length === got.length ? [] : [`${path}: expected ${want.length} items, got ${got.length}`];
-        for (let i = 0; i < Math.max(want.length, got.length); i++) out.push(...diff(want[i], got[i], `${path}[${i}]`));
-        return out;
-    }
-    if (isObject(want) && isObject(got)) {
-        const keys = [...new Set([...Object.keys(want), ...Object.keys(got)])];
-        return keys.flatMap(k => diff(want[k], got[k], `${path}.${k}`));
-    }
-    return Object.is(want, got) ? [] : [`${path}: expected ${show(want)}, got ${show(got)}`];
-}
-
-const plain = value => JSON.parse(JSON.stringify(value));
-
-let passed = 0;
-let failed = 0;
-
-async function check(name, body) {
-    try {
-        const problems = await body();
-        if (problems.length === 0) {
-            passed++;
-            console.log(`ok   ${name}`);
-        } else {
-            failed++;
-            console.log(`FAIL ${name}\n  ${problems.join('\n  ')}`);
-        }
-    } catch (e) {
-        failed++;
-        const detail = e?.responseStatus ? JSON.stringify(e) : (e?.stack ?? String(e));
-        console.log(`FAIL ${name}: threw ${detail}`);
-    }
-}
 
 /** Basic credentials sent up front; records every request URL. */
 function newClient(user = { userName: expected.userName, password: expected.password }) {
@@ -155,5 +119,4 @@ for (const c of expected.cli) {
     });
 }
 
-console.log(`node lists: ${passed} passed, ${failed} failed`);
-process.exit(failed === 0 ? 0 : 1);
+finish('node lists');

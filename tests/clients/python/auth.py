@@ -14,11 +14,11 @@ import os
 import re
 import subprocess
 import sys
-import traceback
 from typing import List, Optional
 
 from servicestack import JsonServiceClient, WebServiceException
-from servicestack.reflection import to_json
+
+from harness import as_json, check, diff, finish, show
 
 # DTOs, as `x python` generates them from the seed (dtos.py, shared with conformance.py).
 from dtos import GetSession, PatchSession, SessionInfo, SessionQueueStates
@@ -33,55 +33,12 @@ with open(sys.argv[1] if len(sys.argv) > 1 else os.environ['EXPECTED'], encoding
 
 # ---- comparison and checks ----
 
-ABSENT = object()
-
-
-def show(v) -> str:
-    return '(absent)' if v is ABSENT else json.dumps(v, ensure_ascii=False)
-
-
-def diff(expected, actual, path='$') -> List[str]:
-    if isinstance(expected, list) and isinstance(actual, list):
-        out = [] if len(expected) == len(actual) else [f'{path}: expected {len(expected)} items, got {len(actual)}']
-        for i in range(max(len(expected), len(actual))):
-            out.extend(diff(expected[i] if i < len(expected) else ABSENT,
-                            actual[i] if i < len(actual) else ABSENT, f'{path}[{i}]'))
-        return out
-    if isinstance(expected, dict) and isinstance(actual, dict):
-        out = []
-        for k in list(expected) + [k for k in actual if k not in expected]:
-            out.extend(diff(expected.get(k, ABSENT), actual.get(k, ABSENT), f'{path}.{k}'))
-        return out
-    if type(expected) is type(actual) and expected == actual:
-        return []
-    return [f'{path}: expected {show(expected)}, got {show(actual)}']
-
 
 def session_json(res) -> dict:
     """The SessionInfo as the client deserialised it, back as JSON (camelCase, nulls omitted)."""
     if not isinstance(res, SessionInfo):
         raise AssertionError(f'expected a SessionInfo, got {res!r}')
-    return json.loads(to_json(res))
-
-
-passed = 0
-failed = 0
-
-
-def check(name: str, body) -> None:
-    global passed, failed
-    try:
-        problems = body()
-    except WebServiceException as e:
-        problems = [f'threw WebServiceException {e.status_code}: {e.response_status}']
-    except Exception:  # noqa: BLE001 - any failure is reported, not raised
-        problems = [f'threw {traceback.format_exc()}']
-    if problems:
-        failed += 1
-        print(f'FAIL {name}\n  ' + '\n  '.join(problems))
-    else:
-        passed += 1
-        print(f'ok   {name}')
+    return as_json(res)
 
 
 def expect_error(name: str, expected_status: int, expected_response_status: dict, call) -> None:
@@ -93,7 +50,7 @@ def expect_error(name: str, expected_status: int, expected_response_status: dict
                 [f'status: expected {expected_status}, got {e.status_code}']
             if e.response_status is None:
                 return problems + ['no responseStatus']
-            return problems + diff(expected_response_status, json.loads(to_json(e.response_status)),
+            return problems + diff(expected_response_status, as_json(e.response_status),
                                    '$.responseStatus')
         return [f'expected an error, got {result!r}']
     check(name, body)
@@ -164,5 +121,4 @@ expect_error('after revoke, patch(PatchSession) raises 401 Unauthorized at once'
 expect_error('after revoke, get(GetSession) raises 401 Unauthorized', 401, EXPECTED['invalidApiKey'],
              lambda: client.get(GetSession(session_id=SESSION_ID)))
 
-print(f'python auth: {passed} passed, {failed} failed')
-sys.exit(0 if failed == 0 else 1)
+finish('python auth')

@@ -19,11 +19,11 @@ import os
 import re
 import sys
 import time
-import traceback
 from typing import List, Optional
 
 from servicestack import JsonServiceClient, WebServiceException
-from servicestack.reflection import to_json
+
+from harness import Recorder, as_json, check, diff, finish, show
 
 # DTOs, as `x python` generates them from the seed (dtos.py, shared with auth.py).
 from dtos import (
@@ -60,39 +60,6 @@ BASE = BASE_URL.rstrip('/')
 
 # ---- comparison ----
 
-ABSENT = object()
-
-
-def show(v) -> str:
-    return '(absent)' if v is ABSENT else json.dumps(v, ensure_ascii=False)
-
-
-def diff(expected, actual, path='$') -> List[str]:
-    """Every difference between two JSON values, as 'path: expected X, got Y' lines."""
-    if isinstance(expected, list) and isinstance(actual, list):
-        out = []
-        if len(expected) != len(actual):
-            out.append(f'{path}: expected {len(expected)} items, got {len(actual)}')
-        for i in range(max(len(expected), len(actual))):
-            e = expected[i] if i < len(expected) else ABSENT
-            a = actual[i] if i < len(actual) else ABSENT
-            out.extend(diff(e, a, f'{path}[{i}]'))
-        return out
-    if isinstance(expected, dict) and isinstance(actual, dict):
-        out = []
-        for k in list(expected) + [k for k in actual if k not in expected]:
-            out.extend(diff(expected.get(k, ABSENT), actual.get(k, ABSENT), f'{path}.{k}'))
-        return out
-    if type(expected) is type(actual) and expected == actual:
-        return []
-    return [f'{path}: expected {show(expected)}, got {show(actual)}']
-
-
-def as_json(dto) -> dict:
-    """The DTO as the JSON the client itself would send (camelCase, nulls omitted)."""
-    return json.loads(to_json(dto))
-
-
 ISO_UTC = re.compile(r'^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,7})?Z$')
 
 
@@ -123,36 +90,6 @@ def session_problems(want: dict, actual, patched_after: Optional[float] = None) 
 
 
 # ---- checks ----
-
-passed = 0
-failed = 0
-
-
-def check(name: str, body) -> None:
-    global passed, failed
-    try:
-        problems = body()
-    except WebServiceException as e:
-        problems = [f'threw WebServiceException {e.status_code}: {e.response_status}']
-    except Exception:  # noqa: BLE001 - any failure is reported, not raised
-        problems = [f'threw {traceback.format_exc()}']
-    if problems:
-        failed += 1
-        print(f'FAIL {name}\n  ' + '\n  '.join(problems))
-    else:
-        passed += 1
-        print(f'ok   {name}')
-
-
-class Recorder:
-    """Records each request's method and URL, through the client's request filter."""
-
-    def __init__(self):
-        self.requests: List[str] = []
-
-    def __call__(self, info):
-        self.requests.append(f'{info.method} {info.url}')
-
 
 def new_client(base_path: Optional[str] = 'api', password: str = PASSWORD) -> JsonServiceClient:
     client = JsonServiceClient(BASE_URL)
@@ -244,5 +181,4 @@ expect_error('/json/reply: patch of an unknown session raises NotFound', EXPECTE
 expect_error('/api: a wrong password raises Unauthorized', EXPECTED['unauthorized'],
              lambda: new_client(password=PASSWORD + '-wrong').get(GetSession(session_id=SESSION_ID)))
 
-print(f'python conformance: {passed} passed, {failed} failed')
-sys.exit(0 if failed == 0 else 1)
+finish('python conformance')

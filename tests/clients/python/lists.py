@@ -15,12 +15,11 @@ Exits 1 with a diff on any mismatch.
 
 import json
 import sys
-import traceback
 from typing import List
 
 from servicestack import JsonServiceClient, WebServiceException
-from servicestack.reflection import to_json
 
+from harness import Recorder, as_json, check, diff, finish
 from dtos import ListResponseOfSessionInfo, ListSessions, SessionInfo
 
 if len(sys.argv) < 2:
@@ -29,68 +28,6 @@ if len(sys.argv) < 2:
 with open(sys.argv[1], encoding='utf-8') as f:
     EXPECTED = json.load(f)
 BASE = EXPECTED['baseUrl'].rstrip('/')
-
-# ---- comparison and checks ----
-
-ABSENT = object()
-
-
-def show(v) -> str:
-    return '(absent)' if v is ABSENT else json.dumps(v, ensure_ascii=False)
-
-
-def diff(expected, actual, path='$') -> List[str]:
-    """Every difference between two JSON values, as 'path: expected X, got Y' lines."""
-    if isinstance(expected, list) and isinstance(actual, list):
-        out = [] if len(expected) == len(actual) else [f'{path}: expected {len(expected)} items, got {len(actual)}']
-        for i in range(max(len(expected), len(actual))):
-            e = expected[i] if i < len(expected) else ABSENT
-            a = actual[i] if i < len(actual) else ABSENT
-            out.extend(diff(e, a, f'{path}[{i}]'))
-        return out
-    if isinstance(expected, dict) and isinstance(actual, dict):
-        out = []
-        for k in list(expected) + [k for k in actual if k not in expected]:
-            out.extend(diff(expected.get(k, ABSENT), actual.get(k, ABSENT), f'{path}.{k}'))
-        return out
-    if type(expected) is type(actual) and expected == actual:
-        return []
-    return [f'{path}: expected {show(expected)}, got {show(actual)}']
-
-
-def as_json(dto) -> dict:
-    """The DTO as the client's own JSON (camelCase, nulls omitted)."""
-    return json.loads(to_json(dto))
-
-
-passed = 0
-failed = 0
-
-
-def check(name: str, body) -> None:
-    global passed, failed
-    try:
-        problems = body()
-    except WebServiceException as e:
-        problems = [f'threw WebServiceException {e.status_code}: {e.response_status}']
-    except Exception:  # noqa: BLE001 - any failure is reported, not raised
-        problems = [f'threw {traceback.format_exc()}']
-    if problems:
-        failed += 1
-        print(f'FAIL {name}\n  ' + '\n  '.join(problems))
-    else:
-        passed += 1
-        print(f'ok   {name}')
-
-
-class Recorder:
-    """Records each request's method and URL, through the client's request filter."""
-
-    def __init__(self):
-        self.requests: List[str] = []
-
-    def __call__(self, info):
-        self.requests.append(f'{info.method} {info.url}')
 
 
 def new_client(user=None) -> JsonServiceClient:
@@ -151,5 +88,4 @@ def forbidden_case(c: dict):
 for case in EXPECTED['forbidden']:
     forbidden_case(case)
 
-print(f'python lists: {passed} passed, {failed} failed')
-sys.exit(0 if failed == 0 else 1)
+finish('python lists')
