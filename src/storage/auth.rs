@@ -49,16 +49,21 @@ impl CredentialKind {
     }
 
     pub fn principal_sql(self, first: usize) -> String {
+        self.principal_of(&format!("${first}"), &format!("${}", first + 1))
+    }
+
+    /// The `principal` row (the user's id and whether a SystemAdministrator) of a credential
+    /// of this kind, from the SQL expressions of its parts ([`Credential::parts`]): `a` the id,
+    /// `b` the user's auth stamp (users only). The one statement of these rules, for one
+    /// credential or a batch's.
+    pub fn principal_of(self, a: &str, b: &str) -> String {
         format!(
             "SELECT u.id, 'SystemAdministrator' = ANY (u.roles) AS is_admin {}",
-            self.principal_from(&format!("${first}"), &format!("${}", first + 1))
+            self.principal_from(a, b)
         )
     }
 
-    /// The `FROM … WHERE …` that finds the user of a credential of this kind, from the SQL
-    /// expressions of its parts ([`Credential::parts`]): `a` the id, `b` the user's auth stamp
-    /// (users only). The one statement of these rules, for one credential or a batch's.
-    pub fn principal_from(self, a: &str, b: &str) -> String {
+    fn principal_from(self, a: &str, b: &str) -> String {
         match self {
             CredentialKind::User => {
                 format!("FROM users u WHERE u.id = {a} AND u.auth_stamp = {b}")
@@ -76,7 +81,7 @@ impl CredentialKind {
 }
 
 impl Credential {
-    /// The parts [`CredentialKind::principal_from`] reads: the id, and the auth stamp of a user.
+    /// The parts [`CredentialKind::principal_of`] reads: the id, and the auth stamp of a user.
     pub fn parts(&self) -> (&str, Option<i64>) {
         match self {
             Credential::User {

@@ -33,7 +33,7 @@
 
 use super::auth::{Credential, CredentialKind};
 use super::lease::{Leases, StatementWatch, is_connection_error};
-use super::sessions::{Outcome, PATCH_COLUMNS, outcome, patch_once, select_list};
+use super::sessions::{Outcome, PATCH_COLUMNS, outcome, patch_clauses, patch_once, select_list};
 use crate::contract::Dto;
 use crate::contract::sessions::PatchSession;
 use sqlx::{PgConnection, Row};
@@ -459,22 +459,13 @@ fn batch_sql() -> String {
         .iter()
         .map(|k| {
             format!(
-                "SELECT u.id, 'SystemAdministrator' = ANY (u.roles) AS is_admin {} AND c.kind = {}",
-                k.principal_from("c.a", "c.b"),
+                "{} AND c.kind = {}",
+                k.principal_of("c.a", "c.b"),
                 k.index()
             )
         })
         .collect();
-    let sets: Vec<String> = columns
-        .iter()
-        .enumerate()
-        .map(|(i, (_, c))| format!("{c} = COALESCE(t.c{i}, s.{c})"))
-        .collect();
-    let changes: Vec<String> = columns
-        .iter()
-        .enumerate()
-        .map(|(i, (_, c))| format!("s.{c} IS DISTINCT FROM COALESCE(t.c{i}, s.{c})"))
-        .collect();
+    let (sets, changes) = patch_clauses(|i| format!("t.c{i}"));
     format!(
         "WITH items AS MATERIALIZED (
             SELECT * FROM unnest({unnest_items}) WITH ORDINALITY
@@ -518,8 +509,6 @@ fn batch_sql() -> String {
         unnest_items = unnest_items.join(", "),
         item_columns = item_columns.join(", "),
         who = who.join(" UNION ALL "),
-        sets = sets.join(", "),
-        changes = changes.join(" OR "),
         updated = select_list("u"),
     )
 }

@@ -97,18 +97,8 @@ const KIND: &str = "CASE WHEN NOT EXISTS (SELECT 1 FROM principal) THEN 'unauthe
 /// writer's lock, so patches of different fields never undo each other.
 fn patch_sql(kind: CredentialKind) -> String {
     // $1 the id, then one parameter per patch member, then the time, then the credential.
-    let columns = patch_columns();
-    let sets: Vec<String> = columns
-        .iter()
-        .enumerate()
-        .map(|(i, (_, c))| format!("{c} = COALESCE(${n}, s.{c})", n = i + 2))
-        .collect();
-    let changes: Vec<String> = columns
-        .iter()
-        .enumerate()
-        .map(|(i, (_, c))| format!("s.{c} IS DISTINCT FROM COALESCE(${n}, s.{c})", n = i + 2))
-        .collect();
-    let now = columns.len() + 2;
+    let (sets, changes) = patch_clauses(|i| format!("${}", i + 2));
+    let now = PATCH_COLUMNS.len() + 2;
     // If-Match's version comes after the credential's parameters (NULL: no condition).
     let expect = now + 1 + kind.parameter_count();
     format!(
@@ -129,10 +119,29 @@ fn patch_sql(kind: CredentialKind) -> String {
         ) k
         LEFT JOIN LATERAL (SELECT {updated} FROM updated u) r ON true",
         principal = kind.principal_sql(now + 1),
-        sets = sets.join(", "),
-        changes = changes.join(" OR "),
         updated = select_list("u"),
     )
+}
+
+/// A patch's SET clauses (`col = COALESCE(new, s.col)`) and its "changes something" test
+/// (`… IS DISTINCT FROM …` of each, OR-ed), the new value of the i-th patch column given by
+/// `value(i)`: a parameter of the single statement, or a batch item's column.
+pub(super) fn patch_clauses(value: impl Fn(usize) -> String) -> (String, String) {
+    let new = |i: usize, c: &str| format!("COALESCE({}, s.{c})", value(i));
+    let columns = &*PATCH_COLUMNS;
+    let sets = columns
+        .iter()
+        .enumerate()
+        .map(|(i, (_, c))| format!("{c} = {}", new(i, c)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let changes = columns
+        .iter()
+        .enumerate()
+        .map(|(i, (_, c))| format!("s.{c} IS DISTINCT FROM {}", new(i, c)))
+        .collect::<Vec<_>>()
+        .join(" OR ");
+    (sets, changes)
 }
 
 fn get_sql(kind: CredentialKind) -> String {
