@@ -21,6 +21,7 @@
 //!   connections of the PATCH/GET hot path.
 //! - [`import`], [`demo`]: loading sessions from JSON; seeding demo data.
 //! - [`openapi`]: `GET /openapi`, the OpenAPI document generated from the contract.
+//! - [`events`]: the live session feed (ServiceStack Server Events over LISTEN/NOTIFY).
 //! - [`error`]: the one error type, rendered as a ServiceStack `ResponseStatus`.
 //! - [`username`]: the one normalisation of user names (lookup, login, throttling).
 //! - [`sweep`]: the periodic, bounded deletion of expired throttle rows and login sessions.
@@ -31,6 +32,7 @@ pub mod cli;
 pub mod contract;
 pub mod demo;
 pub mod error;
+pub mod events;
 pub mod http;
 pub mod import;
 pub mod lists;
@@ -71,6 +73,8 @@ pub struct HttpConfig {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// PatchSession's batching ([`storage::batch`]); `connections` 0: every patch alone.
     pub batch: storage::batch::BatchSettings,
+    /// The live session feed's limits and timings ([`events`]).
+    pub events: events::EventSettings,
 }
 
 impl Default for HttpConfig {
@@ -85,6 +89,7 @@ impl Default for HttpConfig {
             sweep_batch: 1000,
             trusted_proxies: Vec::new(),
             batch: storage::batch::BatchSettings::default(),
+            events: events::EventSettings::default(),
         }
     }
 }
@@ -112,6 +117,8 @@ pub struct AppState {
     pub leases: Arc<storage::lease::Leases>,
     /// PatchSession's batcher, on connections of its own; None when batching is off.
     pub batcher: Option<Arc<storage::batch::Batcher>>,
+    /// This instance's side of the live session feed.
+    pub events: Arc<events::Hub>,
 }
 
 impl AppState {
@@ -145,8 +152,10 @@ impl AppState {
                 config.batch.clone(),
             ))
         });
+        let events = Arc::new(events::Hub::new(pool.clone(), config.events.clone()));
         AppState {
             pool,
+            events,
             config: Arc::new(config),
             auth: Arc::new(auth),
             leases: Arc::new(leases),

@@ -329,6 +329,8 @@ pub async fn run(
         tokio::spawn(crate::sweep::run(state.clone(), interval, stop_rx.clone()));
     }
     let trusted: Arc<[std::net::IpAddr]> = state.config.trusted_proxies.clone().into();
+    let events = state.events.clone();
+    let feed = tokio::spawn(events.clone().run());
     let app = router(state);
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
@@ -491,6 +493,8 @@ pub async fn run(
     }
     drop(listener);
     let _ = stop_tx.send(true);
+    // Event streams never end by themselves: end them, so their connections can close.
+    events.shutdown();
     // Every connection returns its slot when it ends.
     let all = u32::try_from(max).unwrap_or(u32::MAX);
     if tokio::time::timeout(drain, slots.acquire_many(all))
@@ -499,6 +503,7 @@ pub async fn run(
     {
         tracing::warn!("drain timeout reached; abandoning requests still in flight");
     }
+    let _ = tokio::time::timeout(Duration::from_secs(1), feed).await;
     Ok(())
 }
 

@@ -15,11 +15,12 @@
 //!   from them;
 //! - [`value`]: [`Value`], the format-neutral data every reader produces and every writer
 //!   consumes, and the [`Dto`]/[`Wire`] conversions to and from typed structs;
-//! - [`sessions`], [`servicestack`], [`auth`]: the DTOs;
+//! - [`sessions`], [`servicestack`], [`auth`], [`events`]: the DTOs;
 //! - [`flows`]: types the metadata describes that no operation carries;
 //! - [`operations`]: the operations and their routes.
 
 pub mod auth;
+pub mod events;
 pub mod flows;
 pub mod lists;
 pub mod model;

@@ -136,6 +136,15 @@ pub static OPERATIONS: &[Operation] = &[
 /// the health checks.
 pub const PREDEFINED_ROUTES: &[&str] = &["/api/{op}", "/json/reply/{op}", "/xml/reply/{op}"];
 pub const HEALTH_ROUTES: &[&str] = &["/health/live", "/health/ready"];
+/// ServiceStack's Server Events paths (`crate::events`), outside the operation table as
+/// ServiceStack keeps them out of its metadata.
+pub const EVENT_ROUTES: &[&str] = &[
+    "/event-stream",
+    "/event-heartbeat",
+    "/event-unregister",
+    "/event-subscribers",
+    "/event-subscribers/{id}",
+];
 /// The service's description of itself: metadata pages and Add ServiceStack Reference
 /// (`crate::metadata`). Listed here so `/Types/TypeScript` routes as ServiceStack routes it.
 pub const METADATA_ROUTES: &[&str] = &[
@@ -171,6 +180,7 @@ pub fn route_shapes() -> Vec<Vec<&'static str>> {
         .flat_map(|op| op.routes.iter().map(|r| r.path))
         .chain(PREDEFINED_ROUTES.iter().copied())
         .chain(HEALTH_ROUTES.iter().copied())
+        .chain(EVENT_ROUTES.iter().copied())
         .chain(METADATA_ROUTES.iter().copied())
         .chain([OPENAPI_ROUTE]);
     let mut shapes: Vec<Vec<&str>> = Vec::new();

@@ -54,6 +54,7 @@ pub fn routes() -> Router<AppState> {
     }
     router
         .merge(crate::metadata::router())
+        .merge(crate::events::routes())
         .route(operations::HEALTH_ROUTES[0], get(super::health::live))
         .route(operations::HEALTH_ROUTES[1], get(super::health::ready))
         .route(operations::OPENAPI_ROUTE, get(crate::openapi::serve))
@@ -88,6 +89,10 @@ async fn predefined(
     format: Format,
     req: Request,
 ) -> Result<Response> {
+    let req = match crate::events::predefined(&name, &state, format, req).await {
+        Ok(answer) => return answer,
+        Err(req) => req,
+    };
     // ServiceStack's exact text (it does not name the operation).
     let op = operations::by_name(&name).ok_or_else(|| {
         ApiError::not_implemented("The operation does not exist for this service")

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod auth;
 pub mod batch;
+pub mod events;
 pub mod lease;
 pub mod sessions;
 

@@ -343,6 +343,11 @@ pub struct StoredSession {
 }
 
 impl StoredSession {
+    /// A session whose columns ([`select_list`]) start at column `first` of `row`.
+    pub(super) fn at(row: PgRow, first: usize) -> Self {
+        StoredSession { row, first }
+    }
+
     /// The stored version, which every write bumps (the ETag).
     pub fn version(&self) -> Result<i64, sqlx::Error> {
         self.row.try_get("version")

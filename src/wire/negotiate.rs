@@ -111,9 +111,12 @@ fn by_path_prefix(path: &str) -> Option<Format> {
 }
 
 /// The JS and Python clients' `/api` routes are JSON endpoints whatever the Accept header says;
-/// so is the OpenAPI document, which has no other form (a browser's Accept would pick XML).
+/// so is the OpenAPI document, which has no other form (a browser's Accept would pick XML);
+/// so are the Server Events paths (an EventSource accepts only `text/event-stream`).
 fn ignores_accept(path: &str) -> bool {
-    path.starts_with("/api/") || path == operations::OPENAPI_ROUTE
+    path.starts_with("/api/")
+        || path == operations::OPENAPI_ROUTE
+        || operations::EVENT_ROUTES[..3].contains(&path)
 }
 
 /// ServiceStack's Accept rules: q-values ignored; the request's own Content-Type wins when it

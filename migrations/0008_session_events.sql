@@ -1,0 +1,106 @@
+-- The live session feed (`src/events`): an outbox of events with ids in commit order, the
+-- subscriptions of every instance, and the triggers that announce every committed change of a
+-- session in the same transaction as the change.
+
+-- One row per event. Session events keep the row as committed (`session`: `row_to_json` of
+-- it, read back with `json_populate_record`, so the server reads it with the same column list
+-- as a session; a column of the table's row type would forbid later migrations from adding
+-- NOT NULL columns to sessions); subscription events (join, leave, update) keep the
+-- subscriber's public details as JSON text.
+CREATE SEQUENCE event_log_id_seq;
+CREATE TABLE event_log (
+    id            bigint PRIMARY KEY,
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    -- 'changed', 'deleted' (sessions); 'join', 'leave', 'update' (subscriptions)
+    kind          text NOT NULL,
+    -- The channels the event goes to: the session's account, or the subscriber's channels.
+    channels      text[] NOT NULL,
+    session       json,
+    subscription  text,
+    -- The subscription's channels after a join or update.
+    now_channels  text[],
+    body          text
+);
+ALTER SEQUENCE event_log_id_seq OWNED BY event_log.id;
+CREATE INDEX event_log_created_at ON event_log (created_at);
+
+-- Everything with an id up to `pruned_through` may have been deleted: a client asking to
+-- resume from before it is told to reload (cmd.onReset).
+CREATE TABLE event_log_horizon (
+    only_row        boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+    pruned_through  bigint NOT NULL DEFAULT 0
+);
+INSERT INTO event_log_horizon DEFAULT VALUES;
+
+-- Ids are handed out under one transaction-scoped lock, so they are visible in the order
+-- they were given: a reader that has seen id N will never later see an id below N (it may
+-- see gaps, from rolled-back transactions). The lock is held from a transaction's first
+-- event to its commit; one session statement (a patch, or a batch of patches) holds it for
+-- its commit only.
+CREATE FUNCTION event_log_next_id() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_advisory_xact_lock(7335390120254105397);
+    NEW.id := nextval('event_log_id_seq');
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER event_log_next_id BEFORE INSERT ON event_log
+    FOR EACH ROW EXECUTE FUNCTION event_log_next_id();
+
+-- One notification per transaction (PostgreSQL folds equal payloads): listeners read the
+-- log from where they are, so the payload carries nothing.
+CREATE FUNCTION event_log_announce() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM added) THEN
+        PERFORM pg_notify('voice_api_events', '');
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER event_log_announce AFTER INSERT ON event_log
+    REFERENCING NEW TABLE AS added
+    FOR EACH STATEMENT EXECUTE FUNCTION event_log_announce();
+
+-- Every statement that writes sessions logs each row it wrote, once per statement: a batch
+-- of patches is one INSERT into the log.
+CREATE FUNCTION sessions_log_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO event_log (kind, channels, session)
+        SELECT 'changed', ARRAY[n.account_id], row_to_json(n) FROM changed_rows n;
+    RETURN NULL;
+END
+$$;
+CREATE FUNCTION sessions_log_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO event_log (kind, channels, session)
+        SELECT 'deleted', ARRAY[o.account_id], row_to_json(o) FROM deleted_rows o;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER sessions_log_inserted AFTER INSERT ON sessions
+    REFERENCING NEW TABLE AS changed_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sessions_log_changed();
+CREATE TRIGGER sessions_log_updated AFTER UPDATE ON sessions
+    REFERENCING NEW TABLE AS changed_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sessions_log_changed();
+CREATE TRIGGER sessions_log_deleted AFTER DELETE ON sessions
+    REFERENCING OLD TABLE AS deleted_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sessions_log_deleted();
+
+-- The subscriptions of every instance: a heartbeat, an unregistration or a channel change may
+-- reach any instance, and whichever instance notices an expired one removes it.
+CREATE TABLE event_subscriptions (
+    id             text PRIMARY KEY,
+    user_id        text NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    user_name      text NOT NULL,
+    display_name   text NOT NULL,
+    user_address   text,
+    channels       text[] NOT NULL,
+    -- ServiceStack's subscription Meta as JSON (userId, displayName, channels, ...): the body
+    -- of its join, leave and update events and of GetEventSubscribers' answer.
+    meta           text NOT NULL,
+    created_at     timestamptz NOT NULL DEFAULT now(),
+    last_pulse_at  timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX event_subscriptions_user ON event_subscriptions (user_id);
+CREATE INDEX event_subscriptions_pulse ON event_subscriptions (last_pulse_at);

@@ -1,0 +1,440 @@
+//! The live session feed: ServiceStack Server Events (`GET /event-stream` and its neighbours,
+//! as `ServerEventsClient` of `@servicestack/client` speaks them), fed from PostgreSQL.
+//!
+//! - Every committed change of a session is logged by a trigger, in the change's own
+//!   transaction, to `event_log`, whose ids are handed out in commit order
+//!   (`migrations/0008_session_events.sql`); the commit announces itself with `NOTIFY`.
+//! - Each instance has one [`Hub`]: one `LISTEN` connection that, on every announcement (and
+//!   every [`POLL`] in case one was lost), reads the log from where it is and fans each event
+//!   out, in id order, to the bounded queues of its own subscribers.
+//! - Channels are account ids: a session's events go to the channel of its account, as
+//!   `{accountId}@cmd.SessionChanged {SessionInfo}` (`cmd.SessionDeleted` when it is deleted).
+//!   A subscriber joins only channels of accounts it may act in; `*` stands for all of them
+//!   (for a SystemAdministrator: every account, now and later).
+//! - Every frame carries the log position it was written at (`id:`), so a client that comes
+//!   back with `Last-Event-ID` (or `?lastEventId=`) first gets what it missed, in order, then
+//!   the live events; a gap the log no longer holds is announced as `cmd.onReset`.
+//! - Subscriptions live in PostgreSQL, so a heartbeat, an unregistration or a channel change
+//!   works on any instance; joins, leaves and updates go through the log like session events.
+
+mod frames;
+mod http;
+mod stream;
+
+pub use http::{predefined, routes};
+
+use crate::storage::events::{self as store, EVENTS_CHANNEL, Event, Kind, PULSE_CHANNEL};
+use bytes::Bytes;
+use sqlx::PgPool;
+use sqlx::postgres::PgListener;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+
+/// How often the log is read even without an announcement (one may be lost while the
+/// listening connection is re-established).
+pub const POLL: Duration = Duration::from_secs(2);
+/// Events read from the log per statement.
+const PAGE: i64 = 500;
+
+/// The feed's limits and timings; see `.env.example`.
+#[derive(Debug, Clone)]
+pub struct EventSettings {
+    /// How often clients are told to send a heartbeat (`heartbeatIntervalMs`).
+    pub heartbeat_interval: Duration,
+    /// A subscription without a heartbeat for this long is removed (`idleTimeoutMs`).
+    pub idle_timeout: Duration,
+    /// How often expired and revoked subscriptions are looked for, and the log pruned.
+    pub housekeeping: Duration,
+    /// Frames queued for one subscriber; a subscriber that falls this far behind is dropped
+    /// (it comes back with `Last-Event-ID` and misses nothing).
+    pub queue: usize,
+    /// Subscriptions one user may hold, on all instances together.
+    pub max_per_user: usize,
+    /// Streams this instance serves.
+    pub max_streams: usize,
+    /// Channels one subscription may join.
+    pub max_channels: usize,
+    /// How long the log keeps events, i.e. how long a client may be away and still resume.
+    pub retention: Duration,
+    /// Most events one reconnect replays; a longer gap is a `cmd.onReset`.
+    pub replay_max: usize,
+}
+
+impl Default for EventSettings {
+    fn default() -> Self {
+        EventSettings {
+            heartbeat_interval: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(30),
+            housekeeping: Duration::from_secs(5),
+            queue: 256,
+            max_per_user: 10,
+            max_streams: 1000,
+            max_channels: 32,
+            retention: Duration::from_secs(3600),
+            replay_max: 10_000,
+        }
+    }
+}
+
+/// What a stream's queue carries.
+#[derive(Debug)]
+pub(crate) enum Msg {
+    /// Frames of the event with this log id, ready to write.
+    Event(i64, Bytes),
+    /// A `data:` line with no position of its own (a heartbeat): written at the stream's.
+    Plain(Bytes),
+    /// The subscription ended (unregistered, expired, revoked, or too slow).
+    Close,
+}
+
+/// The channels a subscriber is in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Channels {
+    /// `*` of a SystemAdministrator: every account.
+    All,
+    Some(Vec<String>),
+}
+
+impl Channels {
+    pub(crate) fn from_list(list: &[String]) -> Channels {
+        if list.iter().any(|c| c == "*") {
+            Channels::All
+        } else {
+            Channels::Some(list.to_vec())
+        }
+    }
+
+    pub(crate) fn has(&self, channel: &str) -> bool {
+        match self {
+            Channels::All => true,
+            Channels::Some(list) => list.iter().any(|c| c == channel),
+        }
+    }
+
+    /// For a log read: None is every channel.
+    pub(crate) fn filter(&self) -> Option<&[String]> {
+        match self {
+            Channels::All => None,
+            Channels::Some(list) => Some(list),
+        }
+    }
+}
+
+/// One stream of this instance.
+struct Local {
+    channels: Channels,
+    /// The subscriber's Meta JSON (what `cmd.onHeartbeat` carries).
+    meta: String,
+    tx: mpsc::Sender<Msg>,
+}
+
+struct State {
+    /// Every event up to here has been fanned out; None until the listener has started.
+    cursor: Option<i64>,
+    streams: HashMap<String, Local>,
+}
+
+/// One instance's side of the feed.
+pub struct Hub {
+    pool: PgPool,
+    pub(crate) settings: EventSettings,
+    state: Mutex<State>,
+    ready: watch::Sender<bool>,
+    stop: watch::Sender<bool>,
+}
+
+impl Hub {
+    pub fn new(pool: PgPool, settings: EventSettings) -> Hub {
+        Hub {
+            pool,
+            settings,
+            state: Mutex::new(State {
+                cursor: None,
+                streams: HashMap::new(),
+            }),
+            ready: watch::channel(false).0,
+            stop: watch::channel(false).0,
+        }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Streams this instance serves now.
+    pub fn streams(&self) -> usize {
+        self.state().streams.len()
+    }
+
+    /// Listens, fans out and keeps house until [`Hub::shutdown`]. Started by
+    /// [`crate::server::run`].
+    pub async fn run(self: std::sync::Arc<Self>) {
+        let housekeeping = tokio::spawn(self.clone().keep_house());
+        self.listen().await;
+        let _ = housekeeping.await;
+    }
+
+    /// Ends every stream (cleanly: the response completes) and stops the listener.
+    pub fn shutdown(&self) {
+        self.stop.send_replace(true);
+        let streams = std::mem::take(&mut self.state().streams);
+        for (_, local) in streams {
+            let _ = local.tx.try_send(Msg::Close);
+        }
+    }
+
+    pub(crate) fn stopping(&self) -> watch::Receiver<bool> {
+        self.stop.subscribe()
+    }
+
+    /// Adds a stream; answers its queue and the position it starts at (every event after it
+    /// reaches the queue). None when the feed is not listening yet or this instance is full.
+    pub(crate) async fn register(
+        &self,
+        id: &str,
+        channels: Channels,
+        meta: String,
+    ) -> Result<(mpsc::Receiver<Msg>, i64), Unavailable> {
+        let mut ready = self.ready.subscribe();
+        let started = tokio::time::timeout(Duration::from_secs(2), ready.wait_for(|r| *r));
+        if !matches!(started.await, Ok(Ok(_))) {
+            return Err(Unavailable::NotListening);
+        }
+        let mut state = self.state();
+        if *self.stop.borrow() {
+            return Err(Unavailable::NotListening);
+        }
+        if state.streams.len() >= self.settings.max_streams {
+            return Err(Unavailable::Full);
+        }
+        let cursor = state.cursor.ok_or(Unavailable::NotListening)?;
+        let (tx, rx) = mpsc::channel(self.settings.queue.max(1));
+        state
+            .streams
+            .insert(id.to_string(), Local { channels, meta, tx });
+        Ok((rx, cursor))
+    }
+
+    /// Forgets a stream (it ended).
+    pub(crate) fn remove(&self, id: &str) {
+        self.state().streams.remove(id);
+    }
+
+    fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// The listening loop: (re)connects, then reads the log on every announcement.
+    async fn listen(&self) {
+        let mut stop = self.stop.subscribe();
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            if *stop.borrow() {
+                return;
+            }
+            let mut listener = match self.connect().await {
+                Ok(l) => l,
+                Err(e) => {
+                    tracing::warn!(cause = %e, "event feed cannot listen; retrying");
+                    tokio::select! {
+                        _ = tokio::time::sleep(backoff) => {}
+                        _ = stop.wait_for(|s| *s) => return,
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                    continue;
+                }
+            };
+            backoff = Duration::from_millis(100);
+            self.catch_up().await;
+            let mut poll = tokio::time::interval(POLL);
+            poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                enum Woke {
+                    Stop,
+                    Tick,
+                    Heard(Result<Option<sqlx::postgres::PgNotification>, sqlx::Error>),
+                }
+                let woke = tokio::select! {
+                    _ = stop.wait_for(|s| *s) => Woke::Stop,
+                    _ = poll.tick() => Woke::Tick,
+                    n = listener.try_recv() => Woke::Heard(n),
+                };
+                match woke {
+                    Woke::Stop => return,
+                    Woke::Heard(Ok(Some(n))) if n.channel() == PULSE_CHANNEL => {
+                        self.pulse(n.payload())
+                    }
+                    Woke::Tick | Woke::Heard(Ok(Some(_))) => self.catch_up().await,
+                    // The connection was lost and re-established: announcements may have been
+                    // missed, the log has them.
+                    Woke::Heard(Ok(None)) => {
+                        tracing::info!("event feed listening again");
+                        self.catch_up().await;
+                    }
+                    Woke::Heard(Err(e)) => {
+                        tracing::warn!(cause = %e, "event feed lost its PostgreSQL connection");
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    /// A listening connection; the first one also fixes where this instance starts.
+    async fn connect(&self) -> Result<PgListener, sqlx::Error> {
+        let mut listener = PgListener::connect_with(self.pool()).await?;
+        listener.listen_all([EVENTS_CHANNEL, PULSE_CHANNEL]).await?;
+        if self.state().cursor.is_none() {
+            let head = store::head(self.pool()).await?;
+            let mut state = self.state();
+            state.cursor.get_or_insert(head);
+        }
+        self.ready.send_replace(true);
+        Ok(listener)
+    }
+
+    /// Reads and fans out everything after the cursor.
+    async fn catch_up(&self) {
+        loop {
+            let Some(after) = self.state().cursor else {
+                return;
+            };
+            let events = match store::read(self.pool(), after, i64::MAX, None, PAGE).await {
+                Ok(events) => events,
+                Err(e) => {
+                    tracing::warn!(cause = %e, "event feed cannot read the log; retrying");
+                    return;
+                }
+            };
+            let full = events.len() as i64 == PAGE;
+            let Some(last) = events.last().map(|e| e.id) else {
+                return;
+            };
+            let prepared: Vec<frames::Prepared> =
+                events.into_iter().map(frames::Prepared::of).collect();
+            self.fan_out(after, last, &prepared);
+            if !full {
+                return;
+            }
+        }
+    }
+
+    /// Hands prepared events to the queues, in order, and moves the cursor past them (unless
+    /// another reader got there first).
+    fn fan_out(&self, after: i64, last: i64, events: &[frames::Prepared]) {
+        let mut state = self.state();
+        if state.cursor != Some(after) {
+            return;
+        }
+        let mut dropped: Vec<(String, &'static str)> = Vec::new();
+        for event in events {
+            if let Some(sub) = &event.subscription {
+                match event.kind {
+                    Kind::Join | Kind::Update => {
+                        if let Some(local) = state.streams.get_mut(sub) {
+                            if let Some(now) = &event.now_channels {
+                                local.channels = Channels::from_list(now);
+                            }
+                            if let Some(body) = &event.body {
+                                local.meta.clone_from(body);
+                            }
+                        }
+                    }
+                    Kind::Leave => {
+                        if let Some(local) = state.streams.remove(sub) {
+                            let _ = local.tx.try_send(Msg::Close);
+                        }
+                    }
+                    Kind::Changed | Kind::Deleted => {}
+                }
+            }
+            for (id, local) in &state.streams {
+                let Some(bytes) = event.frames_for(&local.channels) else {
+                    continue;
+                };
+                match local.tx.try_send(Msg::Event(event.id, bytes)) {
+                    Ok(()) => {}
+                    Err(mpsc::error::TrySendError::Full(_)) => {
+                        dropped.push((id.clone(), "its queue is full: it reads too slowly"))
+                    }
+                    Err(mpsc::error::TrySendError::Closed(_)) => {
+                        dropped.push((id.clone(), "its stream has ended"))
+                    }
+                }
+            }
+        }
+        state.cursor = Some(last);
+        for (id, reason) in dropped {
+            if state.streams.remove(&id).is_some() && reason.starts_with("its queue") {
+                tracing::warn!(subscription = %id, reason, "event subscriber dropped");
+            }
+        }
+    }
+
+    /// A heartbeat reached some instance: the one with the stream answers `cmd.onHeartbeat`.
+    fn pulse(&self, id: &str) {
+        let state = self.state();
+        if let Some(local) = state.streams.get(id) {
+            let _ = local
+                .tx
+                .try_send(Msg::Plain(frames::heartbeat(&local.meta)));
+        }
+    }
+
+    /// Removes expired subscriptions (of any instance: one that died leaves its own), ends the
+    /// streams whose user may no longer read their channels, and prunes the log.
+    async fn keep_house(self: std::sync::Arc<Self>) {
+        let mut stop = self.stop.subscribe();
+        let mut tick =
+            tokio::time::interval(self.settings.housekeeping.max(Duration::from_millis(10)));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.wait_for(|s| *s) => return,
+            }
+            if let Err(e) = self.sweep().await {
+                tracing::warn!(cause = %e, "event housekeeping failed; retrying");
+            }
+        }
+    }
+
+    async fn sweep(&self) -> Result<(), sqlx::Error> {
+        let expired = store::expire(self.pool(), self.settings.idle_timeout).await?;
+        if !expired.is_empty() {
+            tracing::info!(count = expired.len(), "event subscriptions expired");
+        }
+        let local: Vec<String> = self.state().streams.keys().cloned().collect();
+        if !local.is_empty() {
+            for id in store::revoked(self.pool(), &local).await? {
+                tracing::info!(subscription = %id, "event subscription revoked");
+                if let Some(local) = self.state().streams.remove(&id) {
+                    let _ = local.tx.try_send(Msg::Close);
+                }
+                store::unregister(self.pool(), &id).await?;
+            }
+        }
+        store::prune(self.pool(), self.settings.retention, 1000).await?;
+        Ok(())
+    }
+}
+
+/// Why a stream could not be added.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Unavailable {
+    NotListening,
+    Full,
+}
+
+/// The log events a reader needs, for a replay.
+pub(crate) async fn replay_events(
+    pool: &PgPool,
+    after: i64,
+    upto: i64,
+    channels: &Channels,
+    limit: i64,
+) -> Result<Vec<Event>, sqlx::Error> {
+    store::read(pool, after, upto, channels.filter(), limit).await
+}

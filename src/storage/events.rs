@@ -1,0 +1,357 @@
+//! SQL for the live session feed ([`crate::events`]): reading the event log (live and for a
+//! replay), pruning it, and the subscriptions every instance shares. The log is written by
+//! triggers (`migrations/0008_session_events.sql`) in the transaction of the change itself;
+//! subscription events are written here, in the transaction that changes the subscription.
+
+use super::sessions::{StoredSession, select_list};
+use sqlx::postgres::PgRow;
+use sqlx::{PgPool, Row};
+use std::sync::LazyLock;
+use std::time::Duration;
+
+/// The channel a committed event is announced on (payload empty: listeners read the log).
+pub const EVENTS_CHANNEL: &str = "voice_api_events";
+/// The channel a heartbeat is announced on (payload: the subscription id), so the instance
+/// holding the stream answers it with `cmd.onHeartbeat`.
+pub const PULSE_CHANNEL: &str = "voice_api_pulse";
+
+/// What an event is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Changed,
+    Deleted,
+    Join,
+    Leave,
+    Update,
+}
+
+impl Kind {
+    fn parse(s: &str) -> Option<Kind> {
+        Some(match s {
+            "changed" => Kind::Changed,
+            "deleted" => Kind::Deleted,
+            "join" => Kind::Join,
+            "leave" => Kind::Leave,
+            "update" => Kind::Update,
+            _ => return None,
+        })
+    }
+}
+
+/// One row of the log.
+#[derive(Debug)]
+pub struct Event {
+    pub id: i64,
+    pub kind: Kind,
+    /// The channels it goes to: the session's account, or the subscriber's channels.
+    pub channels: Vec<String>,
+    /// The subscription a join, leave or update is about.
+    pub subscription: Option<String>,
+    /// The subscription's channels after a join or update.
+    pub now_channels: Option<Vec<String>>,
+    /// A subscription event's body: the subscriber's Meta as JSON.
+    pub body: Option<String>,
+    /// A session event's session, as committed.
+    pub session: Option<StoredSession>,
+}
+
+/// Columns before the session's in a log read.
+const FIRST_SESSION_COLUMN: usize = 6;
+
+static READ_SQL: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT e.id, e.kind, e.channels, e.subscription, e.now_channels, e.body, {} \
+         FROM event_log e CROSS JOIN LATERAL json_populate_record(NULL::sessions, e.session) s \
+         WHERE e.id > $1 AND e.id <= $2 AND ($3::text[] IS NULL OR e.channels && $3) \
+         ORDER BY e.id LIMIT $4",
+        select_list("s")
+    )
+});
+
+fn event(row: PgRow) -> Result<Event, sqlx::Error> {
+    let kind: String = row.try_get(1)?;
+    let kind = Kind::parse(&kind).ok_or_else(|| sqlx::Error::Decode(kind.into()))?;
+    Ok(Event {
+        id: row.try_get(0)?,
+        kind,
+        channels: row.try_get(2)?,
+        subscription: row.try_get(3)?,
+        now_channels: row.try_get(4)?,
+        body: row.try_get(5)?,
+        session: matches!(kind, Kind::Changed | Kind::Deleted)
+            .then(|| StoredSession::at(row, FIRST_SESSION_COLUMN)),
+    })
+}
+
+/// Events after `after` and up to `upto`, in id order, at most `limit`; with `channels`, only
+/// those going to one of them.
+pub async fn read(
+    pool: &PgPool,
+    after: i64,
+    upto: i64,
+    channels: Option<&[String]>,
+    limit: i64,
+) -> Result<Vec<Event>, sqlx::Error> {
+    sqlx::query(&READ_SQL)
+        .bind(after)
+        .bind(upto)
+        .bind(channels)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?
+        .into_iter()
+        .map(event)
+        .collect()
+}
+
+/// The newest event id. Ids become visible in the order they were given, so no event
+/// committed later can have a smaller one: where a new reader starts.
+pub async fn head(pool: &PgPool) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COALESCE(max(id), 0) FROM event_log")
+        .fetch_one(pool)
+        .await
+}
+
+/// Every id up to this one may have been pruned.
+pub async fn pruned_through(pool: &PgPool) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT pruned_through FROM event_log_horizon")
+        .fetch_one(pool)
+        .await
+}
+
+/// Deletes at most `batch` events older than `keep`, and moves the horizon past them.
+pub async fn prune(pool: &PgPool, keep: Duration, batch: i64) -> Result<u64, sqlx::Error> {
+    let n: i64 = sqlx::query_scalar(
+        "WITH gone AS (
+            DELETE FROM event_log WHERE id IN (
+                SELECT id FROM event_log
+                WHERE created_at < now() - make_interval(secs => $1)
+                ORDER BY created_at LIMIT $2)
+            RETURNING id),
+        moved AS (
+            UPDATE event_log_horizon SET pruned_through = GREATEST(pruned_through,
+                (SELECT max(id) FROM gone))
+            WHERE EXISTS (SELECT 1 FROM gone) RETURNING 1)
+        SELECT (SELECT count(*) FROM gone) + 0 * (SELECT count(*) FROM moved)",
+    )
+    .bind(keep.as_secs_f64())
+    .bind(batch)
+    .fetch_one(pool)
+    .await?;
+    Ok(n as u64)
+}
+
+/// A subscription as stored.
+#[derive(Debug, Clone)]
+pub struct Subscription {
+    pub id: String,
+    pub user_id: String,
+    pub user_address: Option<String>,
+    pub channels: Vec<String>,
+    pub meta: String,
+}
+
+fn subscription(row: &PgRow) -> Result<Subscription, sqlx::Error> {
+    Ok(Subscription {
+        id: row.try_get("id")?,
+        user_id: row.try_get("user_id")?,
+        user_address: row.try_get("user_address")?,
+        channels: row.try_get("channels")?,
+        meta: row.try_get("meta")?,
+    })
+}
+
+/// A new subscription's row.
+#[derive(Debug)]
+pub struct NewSubscription<'a> {
+    pub id: &'a str,
+    pub user_id: &'a str,
+    pub user_name: &'a str,
+    pub display_name: &'a str,
+    pub user_address: &'a str,
+    pub channels: &'a [String],
+    pub meta: &'a str,
+}
+
+/// Why a subscription was not stored.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refused {
+    /// The user holds `max_per_user` subscriptions already (on any instance).
+    TooMany,
+}
+
+/// Stores a subscription and its join event in one transaction; the user's count is checked
+/// under a lock of that user, so parallel connects on any number of instances stay within it.
+pub async fn subscribe(
+    pool: &PgPool,
+    sub: &NewSubscription<'_>,
+    max_per_user: i64,
+) -> Result<Result<(), Refused>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('voice_api.subscriber:' || $1, 0))")
+        .bind(sub.user_id)
+        .execute(&mut *tx)
+        .await?;
+    let held: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM event_subscriptions WHERE user_id = $1")
+            .bind(sub.user_id)
+            .fetch_one(&mut *tx)
+            .await?;
+    if held >= max_per_user {
+        return Ok(Err(Refused::TooMany));
+    }
+    sqlx::query(
+        "WITH added AS (
+            INSERT INTO event_subscriptions
+                (id, user_id, user_name, display_name, user_address, channels, meta)
+            VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id, channels, meta)
+        INSERT INTO event_log (kind, channels, subscription, now_channels, body)
+        SELECT 'join', channels, id, channels, meta FROM added",
+    )
+    .bind(sub.id)
+    .bind(sub.user_id)
+    .bind(sub.user_name)
+    .bind(sub.display_name)
+    .bind(sub.user_address)
+    .bind(sub.channels)
+    .bind(sub.meta)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Ok(()))
+}
+
+/// One subscription, wherever its stream is.
+pub async fn find(pool: &PgPool, id: &str) -> Result<Option<Subscription>, sqlx::Error> {
+    sqlx::query("SELECT * FROM event_subscriptions WHERE id = $1")
+        .bind(id)
+        .fetch_optional(pool)
+        .await?
+        .as_ref()
+        .map(subscription)
+        .transpose()
+}
+
+/// Records a heartbeat and announces it to the instance holding the stream; false when the
+/// subscription is gone.
+pub async fn pulse(pool: &PgPool, id: &str) -> Result<bool, sqlx::Error> {
+    let pulsed: Option<String> = sqlx::query_scalar(
+        "WITH p AS (UPDATE event_subscriptions SET last_pulse_at = now() WHERE id = $1 \
+         RETURNING id) SELECT pg_notify($2, id)::text FROM p",
+    )
+    .bind(id)
+    .bind(PULSE_CHANNEL)
+    .fetch_optional(pool)
+    .await?;
+    Ok(pulsed.is_some())
+}
+
+/// Removes the subscriptions `condition` selects and logs their leave events, in one
+/// statement; answers the ids removed.
+fn remove_sql(condition: &str) -> String {
+    format!(
+        "WITH gone AS (DELETE FROM event_subscriptions WHERE {condition} \
+             RETURNING id, channels, meta), \
+         logged AS (INSERT INTO event_log (kind, channels, subscription, body) \
+             SELECT 'leave', channels, id, meta FROM gone RETURNING subscription) \
+         SELECT subscription FROM logged"
+    )
+}
+
+static UNREGISTER_SQL: LazyLock<String> = LazyLock::new(|| remove_sql("id = $1"));
+static EXPIRE_SQL: LazyLock<String> =
+    LazyLock::new(|| remove_sql("last_pulse_at < now() - make_interval(secs => $1)"));
+
+/// Removes one subscription (its stream ends wherever it is); false when it was gone.
+pub async fn unregister(pool: &PgPool, id: &str) -> Result<bool, sqlx::Error> {
+    let gone: Vec<String> = sqlx::query_scalar(&UNREGISTER_SQL)
+        .bind(id)
+        .fetch_all(pool)
+        .await?;
+    Ok(!gone.is_empty())
+}
+
+/// Removes every subscription, on any instance, without a heartbeat for `idle`.
+pub async fn expire(pool: &PgPool, idle: Duration) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(&EXPIRE_SQL)
+        .bind(idle.as_secs_f64())
+        .fetch_all(pool)
+        .await
+}
+
+/// Of these subscriptions, the ones that may no longer stream: gone from the table, or whose
+/// user may no longer act in one of its channels (left an account, lost the administrator
+/// role: `*` is an administrator's alone).
+pub async fn revoked(pool: &PgPool, ids: &[String]) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT l.id FROM unnest($1::text[]) AS l(id)
+        WHERE NOT EXISTS (
+            SELECT 1 FROM event_subscriptions s JOIN users u ON u.id = s.user_id
+            WHERE s.id = l.id AND ('SystemAdministrator' = ANY (u.roles) OR NOT EXISTS (
+                SELECT 1 FROM unnest(s.channels) c(name) WHERE NOT EXISTS (
+                    SELECT 1 FROM user_accounts ua
+                    WHERE ua.user_id = s.user_id AND ua.account_id = c.name))))",
+    )
+    .bind(ids)
+    .fetch_all(pool)
+    .await
+}
+
+/// Sets a subscription's channels and Meta and logs the update, to the old channels and the
+/// new; false when the subscription is gone.
+pub async fn update_channels(
+    pool: &PgPool,
+    id: &str,
+    channels: &[String],
+    meta: &str,
+) -> Result<bool, sqlx::Error> {
+    let logged: Option<i64> = sqlx::query_scalar(
+        "WITH old AS (SELECT channels FROM event_subscriptions WHERE id = $1 FOR UPDATE),
+        changed AS (UPDATE event_subscriptions SET channels = $2, meta = $3 WHERE id = $1
+            RETURNING id)
+        INSERT INTO event_log (kind, channels, subscription, now_channels, body)
+        SELECT 'update', ARRAY(SELECT DISTINCT c FROM unnest(old.channels || $2::text[]) c),
+            $1, $2, $3
+        FROM old, changed RETURNING id",
+    )
+    .bind(id)
+    .bind(channels)
+    .bind(meta)
+    .fetch_optional(pool)
+    .await?;
+    Ok(logged.is_some())
+}
+
+/// The Meta of every subscription to one of `channels` (any channel: None), oldest first.
+pub async fn subscribers(
+    pool: &PgPool,
+    channels: Option<&[String]>,
+    limit: i64,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT meta FROM event_subscriptions WHERE $1::text[] IS NULL OR channels && $1 \
+         ORDER BY created_at, id LIMIT $2",
+    )
+    .bind(channels)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// Who a user is for the feed: whether an administrator, and the accounts they act in.
+pub async fn scope_of(
+    pool: &PgPool,
+    user_id: &str,
+) -> Result<Option<(bool, Vec<String>)>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT 'SystemAdministrator' = ANY (u.roles) AS is_admin,
+            ARRAY(SELECT account_id FROM user_accounts WHERE user_id = u.id ORDER BY account_id)
+                AS accounts
+        FROM users u WHERE u.id = $1",
+    )
+    .bind(user_id)
+    .fetch_optional(pool)
+    .await?;
+    row.map(|r| Ok((r.try_get("is_admin")?, r.try_get("accounts")?)))
+        .transpose()
+}
