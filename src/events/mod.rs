@@ -128,6 +128,9 @@ struct Local {
     /// The subscriber's Meta JSON (what `cmd.onHeartbeat` carries).
     meta: String,
     tx: mpsc::Sender<Msg>,
+    /// Its subscription row is stored: only then may housekeeping take a missing row for a
+    /// removed subscription.
+    stored: bool,
 }
 
 struct State {
@@ -211,10 +214,23 @@ impl Hub {
         }
         let cursor = state.cursor.ok_or(Unavailable::NotListening)?;
         let (tx, rx) = mpsc::channel(self.settings.queue.max(1));
-        state
-            .streams
-            .insert(id.to_string(), Local { channels, meta, tx });
+        state.streams.insert(
+            id.to_string(),
+            Local {
+                channels,
+                meta,
+                tx,
+                stored: false,
+            },
+        );
         Ok((rx, cursor))
+    }
+
+    /// The stream's subscription row is stored.
+    pub(crate) fn stored(&self, id: &str) {
+        if let Some(local) = self.state().streams.get_mut(id) {
+            local.stored = true;
+        }
     }
 
     /// Forgets a stream (it ended).
@@ -406,7 +422,13 @@ impl Hub {
         if !expired.is_empty() {
             tracing::info!(count = expired.len(), "event subscriptions expired");
         }
-        let local: Vec<String> = self.state().streams.keys().cloned().collect();
+        let local: Vec<String> = self
+            .state()
+            .streams
+            .iter()
+            .filter(|(_, l)| l.stored)
+            .map(|(id, _)| id.clone())
+            .collect();
         if !local.is_empty() {
             for id in store::revoked(self.pool(), &local).await? {
                 tracing::info!(subscription = %id, "event subscription revoked");

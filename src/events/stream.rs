@@ -67,6 +67,7 @@ pub async fn event_stream(State(state): State<AppState>, req: Request) -> Result
             format!("A user may hold {max} event subscriptions at once"),
         ));
     }
+    hub.stored(&id);
     let (position, missed) = catch_up(&state, &hub, since, at, &channels).await?;
     let mut first = BytesMut::new();
     first.extend_from_slice(&connect_frame(&hub, &parts, &id, &meta, position));

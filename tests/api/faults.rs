@@ -84,7 +84,7 @@ fn is_root() -> bool {
 
 /// A throwaway PostgreSQL cluster in a temporary directory on its own port; PostgreSQL refuses
 /// to run as root, so as root it runs as the `postgres` user.
-struct OwnPostgres {
+pub(crate) struct OwnPostgres {
     dir: tempfile::TempDir,
     port: u16,
     bin: PathBuf,
@@ -110,7 +110,7 @@ impl OwnPostgres {
         self.dir.path().join("data")
     }
 
-    fn init() -> OwnPostgres {
+    pub(crate) fn init() -> OwnPostgres {
         let dir = tempfile::Builder::new()
             .prefix("voice-api-faults-")
             .tempdir()
@@ -152,7 +152,7 @@ impl OwnPostgres {
         pg
     }
 
-    fn start(&self) {
+    pub(crate) fn start(&self) {
         let data = self.data();
         let sockets = self.dir.path();
         let opts = format!(
@@ -179,7 +179,7 @@ impl OwnPostgres {
         assert!(out.status.success(), "pg_ctl start: {out:?}");
     }
 
-    fn stop(&self) {
+    pub(crate) fn stop(&self) {
         let data = self.data();
         let out = self.command(
             "pg_ctl",
@@ -188,7 +188,7 @@ impl OwnPostgres {
         assert!(out.status.success(), "pg_ctl stop: {out:?}");
     }
 
-    fn url(&self, db: &str) -> String {
+    pub(crate) fn url(&self, db: &str) -> String {
         format!("postgres://postgres@127.0.0.1:{}/{db}", self.port)
     }
 }

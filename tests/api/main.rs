@@ -11,6 +11,7 @@ mod auth;
 mod browser_safety;
 mod cli;
 mod clients;
+mod events;
 mod faults;
 mod hardening;
 mod hostile;

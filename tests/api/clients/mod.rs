@@ -198,7 +198,7 @@ fn expected_document(session: &Value, user_id: &str) -> Value {
 }
 
 /// Runs a client script against the app and asserts it exits 0, showing its output if not.
-async fn run_client(name: &str, mut cmd: tokio::process::Command, expected: &Value) {
+pub(crate) async fn run_client(name: &str, mut cmd: tokio::process::Command, expected: &Value) {
     let file = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(file.path(), serde_json::to_vec_pretty(expected).unwrap()).unwrap();
     cmd.arg(file.path()).kill_on_drop(true);

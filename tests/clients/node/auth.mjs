@@ -18,38 +18,8 @@
 import { readFileSync } from 'node:fs';
 import { JsonServiceClient } from '@servicestack/client';
 import { check, diff, finish, plain } from './harness.mjs';
+import { Authenticate, GetSession, PatchSession } from './dtos.mjs';
 
-// ---- DTOs, as ServiceStack generates them (compiled to plain JS) ----
-
-class AuthenticateResponse {
-    constructor(init) { Object.assign(this, init); }
-}
-
-// @Route("/auth") @Route("/auth/{provider}")
-class Authenticate {
-    constructor(init) { Object.assign(this, init); }
-    getTypeName() { return 'Authenticate'; }
-    getMethod() { return 'POST'; }
-    createResponse() { return new AuthenticateResponse(); }
-}
-
-class SessionInfo {
-    constructor(init) { Object.assign(this, init); }
-}
-
-class PatchSession {
-    constructor(init) { Object.assign(this, init); }
-    getTypeName() { return 'PatchSession'; }
-    getMethod() { return 'PATCH'; }
-    createResponse() { return new SessionInfo(); }
-}
-
-class GetSession {
-    constructor(init) { Object.assign(this, init); }
-    getTypeName() { return 'GetSession'; }
-    getMethod() { return 'GET'; }
-    createResponse() { return new SessionInfo(); }
-}
 
 // ---- inputs ----
 

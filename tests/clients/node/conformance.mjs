@@ -14,26 +14,8 @@
 import { readFileSync } from 'node:fs';
 import { JsonServiceClient } from '@servicestack/client';
 import { check, diff, finish, plain } from './harness.mjs';
+import { GetSession, PatchSession } from './dtos.mjs';
 
-// ---- DTOs, as `x typescript` generates them from the seed (compiled to plain JS) ----
-
-class SessionInfo {
-    constructor(init) { Object.assign(this, init); }
-}
-
-class PatchSession {
-    constructor(init) { Object.assign(this, init); }
-    getTypeName() { return 'PatchSession'; }
-    getMethod() { return 'PATCH'; }
-    createResponse() { return new SessionInfo(); }
-}
-
-class GetSession {
-    constructor(init) { Object.assign(this, init); }
-    getTypeName() { return 'GetSession'; }
-    getMethod() { return 'GET'; }
-    createResponse() { return new SessionInfo(); }
-}
 
 const SessionCallState = { Disconnected: 'Disconnected', Ringing: 'Ringing', Connected: 'Connected', Hold: 'Hold', Passive: 'Passive' };
 const SessionHoldReasons = { None: 'None', Transferring: 'Transferring' };

@@ -1,0 +1,488 @@
+//! The feed's rules, read off the wire.
+
+use super::*;
+use serde_json::json;
+
+/// PATCHes SESSION as ADA on `app` and answers the whole SessionInfo it returned.
+async fn patch_as_ada(app: &TestApp, console: &str) -> Value {
+    let res = app
+        .patch_session(SESSION, &json!({ "consoleData": console }))
+        .signed_in_as(&ADA)
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    res.json()
+}
+
+#[tokio::test]
+async fn a_patch_on_one_instance_reaches_a_subscriber_of_another_as_the_whole_session() {
+    let (_db, a, b, users) = two_instances(feed_config()).await;
+    let (mut s, connect) = subscribe(&a, &ADA, None).await;
+    let c = &connect.body;
+    let id = c["id"].as_str().unwrap().to_string();
+    let base = &a.base_url;
+    assert_eq!(
+        c,
+        &json!({
+            "id": id,
+            "userId": users.ada,
+            "userName": ADA.email,
+            "displayName": "Ada Lovelace",
+            "isAuthenticated": "true",
+            "channels": ACCOUNT,
+            "createdAt": c["createdAt"],
+            "heartbeatUrl": format!("{base}/event-heartbeat?id={id}"),
+            "unRegisterUrl": format!("{base}/event-unregister?id={id}"),
+            "updateSubscriberUrl": format!("{base}/event-subscribers/{id}"),
+            "heartbeatIntervalMs": "300",
+            "idleTimeoutMs": "30000",
+        })
+    );
+    let join = s.next_of("cmd.onJoin").await;
+    assert_eq!(join.channel.as_deref(), Some(ACCOUNT));
+    assert_eq!(join.body["userId"], json!(users.ada));
+
+    let answer = patch_as_ada(&b, "from b").await;
+    let changed = s.next_of("cmd.SessionChanged").await;
+    assert_eq!(changed.channel.as_deref(), Some(ACCOUNT));
+    assert_eq!(changed.body, answer);
+    assert!(changed.id.unwrap() > join.id.unwrap());
+}
+
+#[tokio::test]
+async fn only_authenticated_users_subscribe_and_only_to_accounts_they_act_in() {
+    let (_db, a, _b, _users) = two_instances(feed_config()).await;
+    let res = stream_call(&a, None).await;
+    assert_eq!(res.status, 401);
+    assert_eq!(res.json()["responseStatus"]["errorCode"], "Unauthorized");
+    let res = stream_call(&a, Some("x")).basic(ADA.email, "wrong").await;
+    assert_eq!(res.status, 401);
+
+    for (user, channels) in [
+        (&GRACE, ACCOUNT.to_string()),
+        (&ADA, OTHER_ACCOUNT.to_string()),
+        (&ADA, format!("{ACCOUNT},{OTHER_ACCOUNT}")),
+    ] {
+        let res = stream_call(&a, Some(&channels)).signed_in_as(user).await;
+        assert_eq!(
+            res.status, 403,
+            "{} on {channels}: {}",
+            user.email, res.text
+        );
+        let status = &res.json()["responseStatus"];
+        assert_eq!(status["errorCode"], "Forbidden");
+        assert!(
+            status["message"].as_str().unwrap().contains(OTHER_ACCOUNT)
+                || status["message"].as_str().unwrap().contains(ACCOUNT),
+            "{status}"
+        );
+    }
+    let res = stream_call(&a, Some("a%20b")).signed_in_as(&ADA).await;
+    assert_eq!(res.status, 400, "{}", res.text);
+    // An administrator may watch any account, and `*` is every account.
+    let (_s, c) = subscribe(&a, &ADMIN, Some(OTHER_ACCOUNT)).await;
+    assert_eq!(c.body["channels"], json!(OTHER_ACCOUNT));
+    let (_s, c) = subscribe(&a, &ADMIN, Some("*")).await;
+    assert_eq!(c.body["channels"], json!("*"));
+    // A user's `*` (or no channel) is each of their accounts.
+    let (_s, c) = subscribe(&a, &GRACE, Some("*")).await;
+    assert_eq!(c.body["channels"], json!(OTHER_ACCOUNT));
+}
+
+#[tokio::test]
+async fn no_event_of_another_account_reaches_a_subscriber() {
+    let (_db, a, b, _users) = two_instances(feed_config()).await;
+    let (mut ada, _) = subscribe(&a, &ADA, None).await;
+    let (mut grace, _) = subscribe(&b, &GRACE, None).await;
+    let (mut admin, _) = subscribe(&a, &ADMIN, Some("*")).await;
+
+    let foreign = b
+        .patch_session(FOREIGN_SESSION, &json!({"consoleData": "grace's"}))
+        .signed_in_as(&GRACE)
+        .await;
+    assert_eq!(foreign.status, 200);
+    let own = patch_as_ada(&b, "ada's").await;
+
+    let quiet = Duration::from_millis(800);
+    let seen = ada.all_of("cmd.SessionChanged", quiet).await;
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(seen[0].body, own);
+    let seen = grace.all_of("cmd.SessionChanged", quiet).await;
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(seen[0].body, foreign.json());
+    assert_eq!(seen[0].channel.as_deref(), Some(OTHER_ACCOUNT));
+    let seen = admin.all_of("cmd.SessionChanged", quiet).await;
+    let ids: Vec<&Value> = seen.iter().map(|f| &f.body["id"]).collect();
+    assert_eq!(ids, [&json!(FOREIGN_SESSION), &json!(SESSION)]);
+
+    // Nor do the subscribers of another account show in its list.
+    let listed = a.get("/event-subscribers").signed_in_as(&GRACE).await;
+    assert_eq!(listed.status, 200, "{}", listed.text);
+    let listed = listed.json();
+    let names: Vec<&Value> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| &m["userName"])
+        .collect();
+    assert_eq!(names, [&json!(GRACE.email)], "{listed}");
+    let res = a
+        .get(&format!("/api/GetEventSubscribers?channels={ACCOUNT}"))
+        .signed_in_as(&GRACE)
+        .await;
+    assert_eq!(res.status, 403, "{}", res.text);
+    let res = a.get("/event-subscribers").await;
+    assert_eq!(res.status, 401);
+}
+
+#[tokio::test]
+async fn a_client_back_with_last_event_id_gets_what_it_missed_in_order_once_then_the_live_events() {
+    let (_db, a, b, _users) = two_instances(feed_config()).await;
+    let (mut s, _) = subscribe(&a, &ADA, None).await;
+    patch_as_ada(&b, "seen").await;
+    let last = s.next_of("cmd.SessionChanged").await.id.unwrap();
+    drop(s);
+
+    let mut missed = Vec::new();
+    for i in 0..3 {
+        missed.push(patch_as_ada(&b, &format!("missed {i}")).await);
+    }
+    // Back on the other instance, as EventSource comes back: with the Last-Event-ID header.
+    let call = stream_call(&b, None)
+        .signed_in_as(&ADA)
+        .header("Last-Event-ID", &last.to_string());
+    let mut s = Stream::open(call).await;
+    let connect = s.next().await;
+    assert_eq!(connect.selector, "cmd.onConnect");
+    let mut replayed = Vec::new();
+    for _ in 0..3 {
+        replayed.push(s.next_of("cmd.SessionChanged").await);
+    }
+    let live = patch_as_ada(&a, "live").await;
+    let after = s
+        .all_of("cmd.SessionChanged", Duration::from_millis(800))
+        .await;
+    let bodies: Vec<&Value> = replayed.iter().chain(&after).map(|f| &f.body).collect();
+    let expected: Vec<&Value> = missed.iter().chain([&live]).collect();
+    assert_eq!(bodies, expected);
+    let ids: Vec<i64> = replayed
+        .iter()
+        .chain(&after)
+        .map(|f| f.id.unwrap())
+        .collect();
+    assert!(
+        ids.windows(2).all(|w| w[0] < w[1]) && ids[0] > last,
+        "{ids:?}"
+    );
+
+    // `?lastEventId=` does the same for a client that cannot set the header.
+    let call = a
+        .get(&format!("/event-stream?lastEventId={last}"))
+        .signed_in_as(&ADA);
+    let mut s = Stream::open(call).await;
+    let again = s
+        .all_of("cmd.SessionChanged", Duration::from_millis(500))
+        .await;
+    let bodies: Vec<&Value> = again.iter().map(|f| &f.body).collect();
+    assert_eq!(bodies, expected);
+}
+
+#[tokio::test]
+async fn a_position_the_log_no_longer_holds_or_never_held_is_announced_as_a_reset() {
+    let (db, a, b, _users) = two_instances(feed_config()).await;
+    let (mut s, _) = subscribe(&a, &ADA, None).await;
+    patch_as_ada(&b, "one").await;
+    let last = s.next_of("cmd.SessionChanged").await.id.unwrap();
+    drop(s);
+    patch_as_ada(&b, "two").await;
+    // The retention window passed over both: what came after `last` is gone.
+    sqlx::query("DELETE FROM event_log")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "UPDATE event_log_horizon SET pruned_through = (SELECT last_value FROM event_log_id_seq)",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    for (given, reason) in [
+        (last.to_string(), "older than the events this feed keeps"),
+        ("not-a-number".to_string(), "not a position of this feed"),
+        (
+            (last + 1_000_000).to_string(),
+            "not a position of this feed",
+        ),
+    ] {
+        let call = stream_call(&a, None)
+            .signed_in_as(&ADA)
+            .header("Last-Event-ID", &given);
+        let mut s = Stream::open(call).await;
+        let connect = s.next().await;
+        let reset = s.next().await;
+        assert_eq!(reset.selector, "cmd.onReset", "{reset:?}");
+        assert_eq!(reset.body["reason"], json!(reason), "{given}");
+        assert_eq!(reset.id, connect.id);
+        // After a reset the stream goes on live.
+        let answer = patch_as_ada(&b, &format!("after {given}")).await;
+        assert_eq!(s.next_of("cmd.SessionChanged").await.body, answer);
+    }
+}
+
+#[tokio::test]
+async fn heartbeats_on_another_instance_keep_a_subscription_and_silence_expires_it() {
+    let (_db, a, b, users) = two_instances(expiring_config()).await;
+    let (mut kept, connect) = subscribe(&a, &ADA, None).await;
+    let id = connect.body["id"].as_str().unwrap().to_string();
+    let (mut quiet, quiet_connect) = subscribe(&a, &ADMIN, Some(ACCOUNT)).await;
+    let quiet_id = quiet_connect.body["id"].as_str().unwrap().to_string();
+
+    // Heartbeats to B for three idle timeouts; A's stream answers each one.
+    let mut beats = 0;
+    let mut others = Vec::new();
+    let until = tokio::time::Instant::now() + Duration::from_millis(3600);
+    while tokio::time::Instant::now() < until {
+        let res = b.post(&format!("/event-heartbeat?id={id}")).await;
+        assert_eq!(res.status, 200, "{}", res.text);
+        let beat = loop {
+            let f = kept.next().await;
+            if f.selector == "cmd.onHeartbeat" {
+                break f;
+            }
+            others.push(f);
+        };
+        assert_eq!(beat.body["userId"], json!(users.ada));
+        assert_eq!(beat.channel, None);
+        beats += 1;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    assert!(beats >= 8, "{beats}");
+    // The silent one expired: its stream ended and the channel was told.
+    assert!(quiet.ends_within(Duration::from_secs(1)).await);
+    let leaves: Vec<&Frame> = others
+        .iter()
+        .filter(|f| f.selector == "cmd.onLeave")
+        .collect();
+    assert_eq!(leaves.len(), 1, "{others:?}");
+    let leave = leaves[0];
+    assert_eq!(leave.channel.as_deref(), Some(ACCOUNT));
+    assert_eq!(leave.body["userId"], json!(users.admin));
+    let res = b.post(&format!("/event-heartbeat?id={quiet_id}")).await;
+    assert_eq!(res.status, 404);
+    assert_eq!(
+        res.json()["responseStatus"]["message"],
+        json!(format!("Subscription '{quiet_id}' does not exist"))
+    );
+    // The kept one still streams.
+    let answer = patch_as_ada(&b, "still here").await;
+    assert_eq!(kept.next_of("cmd.SessionChanged").await.body, answer);
+}
+
+#[tokio::test]
+async fn unregistering_on_another_instance_ends_the_stream_and_tells_the_channel() {
+    let (_db, a, b, users) = two_instances(feed_config()).await;
+    let (mut watcher, _) = subscribe(&a, &ADMIN, Some(ACCOUNT)).await;
+    let (mut s, connect) = subscribe(&a, &ADA, None).await;
+    let id = connect.body["id"].as_str().unwrap();
+    let res = b.post(&format!("/event-unregister?id={id}")).await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    assert_eq!(res.json()["userId"], json!(users.ada));
+    assert!(s.ends_within(Duration::from_secs(2)).await);
+    let leave = watcher.next_of("cmd.onLeave").await;
+    assert_eq!(leave.body["userId"], json!(users.ada));
+    let res = b.post(&format!("/event-unregister?id={id}")).await;
+    assert_eq!(res.status, 404);
+    assert_eq!(res.json()["responseStatus"]["errorCode"], "NotFound");
+}
+
+#[tokio::test]
+async fn update_event_subscriber_leaves_and_joins_only_channels_its_user_may_join() {
+    let (_db, a, b, _users) = two_instances(feed_config()).await;
+    let (mut s, connect) = subscribe(&a, &ADA, None).await;
+    let id = connect.body["id"].as_str().unwrap().to_string();
+
+    // Leave the account's channel, on the other instance: a patch no longer arrives.
+    let res = b
+        .post(&format!("/event-subscribers/{id}"))
+        .json(&json!({"unsubscribeChannels": [ACCOUNT]}))
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    assert_eq!(res.json(), json!({}));
+    patch_as_ada(&b, "unseen").await;
+    let seen = s
+        .all_of("cmd.SessionChanged", Duration::from_millis(600))
+        .await;
+    assert!(seen.is_empty(), "{seen:?}");
+    let listed = a.get("/event-subscribers").signed_in_as(&ADA).await.json();
+    assert_eq!(listed, json!([]), "no longer on the account's channel");
+
+    // Another account's channel is refused; her own comes back, by the predefined route.
+    let res = b
+        .post("/api/UpdateEventSubscriber")
+        .json(&json!({"id": id, "subscribeChannels": [OTHER_ACCOUNT]}))
+        .await;
+    assert_eq!(res.status, 403, "{}", res.text);
+    let res = a
+        .post("/api/UpdateEventSubscriber")
+        .json(&json!({"id": id, "subscribeChannels": [ACCOUNT]}))
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    // As in ServiceStack, the channels it is in now are told (onUpdate), itself included.
+    let update = s.next_of("cmd.onUpdate").await;
+    assert_eq!(update.channel.as_deref(), Some(ACCOUNT));
+    assert_eq!(update.body["channels"], json!(ACCOUNT));
+    let answer = patch_as_ada(&b, "seen again").await;
+    assert_eq!(s.next_of("cmd.SessionChanged").await.body, answer);
+
+    let res = a
+        .post("/event-subscribers/0123456789abcdef0123456789abcdef")
+        .json(&json!({"subscribeChannels": [ACCOUNT]}))
+        .await;
+    assert_eq!(res.status, 404);
+}
+
+#[tokio::test]
+async fn subscriptions_are_limited_per_user_on_all_instances() {
+    let mut config = feed_config();
+    config.events.max_per_user = 2;
+    let (_db, a, b, _users) = two_instances(config).await;
+    let (_one, _) = subscribe(&a, &ADA, None).await;
+    let (two, _) = subscribe(&b, &ADA, None).await;
+    let res = stream_call(&a, None).signed_in_as(&ADA).await;
+    assert_eq!(res.status, 429, "{}", res.text);
+    assert_eq!(
+        res.json()["responseStatus"]["errorCode"],
+        "TooManySubscriptions"
+    );
+    // Another user is not held back; and a closed stream gives its place back.
+    let (_grace, _) = subscribe(&a, &GRACE, None).await;
+    drop(two);
+    let mut again = None;
+    for _ in 0..50 {
+        let res = stream_call(&a, None)
+            .signed_in_as(&ADA)
+            .into_request()
+            .send()
+            .await
+            .unwrap();
+        if res.status() == 200 {
+            again = Some(res);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        again.is_some(),
+        "the closed stream's subscription was not removed"
+    );
+}
+
+#[tokio::test]
+async fn shutting_down_ends_the_streams_cleanly() {
+    let (_db, a, _b, _users) = two_instances(feed_config()).await;
+    let (mut s, _) = subscribe(&a, &ADA, None).await;
+    let started = std::time::Instant::now();
+    a.stop().await;
+    assert!(s.ends_within(Duration::from_secs(2)).await);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn every_committed_change_is_announced_and_a_rolled_back_one_is_not() {
+    let (db, a, _b, _users) = two_instances(feed_config()).await;
+    let (mut s, _) = subscribe(&a, &ADA, None).await;
+    // Written outside the server: the trigger logs whatever commits.
+    let mut tx = db.pool.begin().await.unwrap();
+    sqlx::query("UPDATE sessions SET console_data = 'rolled back' WHERE id = $1")
+        .bind(SESSION)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.rollback().await.unwrap();
+    sqlx::query("UPDATE sessions SET console_data = 'committed' WHERE id = $1")
+        .bind(SESSION)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    import(
+        &db.pool,
+        &[simple_session("5f0c1a2b3c4d5e6f7a8b9c0a", ACCOUNT)],
+    )
+    .await;
+    let seen = s
+        .all_of("cmd.SessionChanged", Duration::from_millis(800))
+        .await;
+    let got: Vec<(&Value, &Value)> = seen
+        .iter()
+        .map(|f| (&f.body["id"], &f.body["consoleData"]))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (&json!(SESSION), &json!("committed")),
+            (&json!("5f0c1a2b3c4d5e6f7a8b9c0a"), &json!(ORIG)),
+        ]
+    );
+    sqlx::query("DELETE FROM sessions WHERE id = $1")
+        .bind(SESSION)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let deleted = s.next_of("cmd.SessionDeleted").await;
+    assert_eq!(deleted.body["id"], json!(SESSION));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_feed_recovers_by_itself_after_postgresql_restarts() {
+    let pg = crate::faults::OwnPostgres::init();
+    pg.start();
+    let url = pg.url("voice_api");
+    let pool =
+        crate::helpers::app::open_pool(&url, &voice_api::storage::PoolSettings::default()).await;
+    seed(&pool).await;
+    // Long enough an idle timeout that the subscription outlives the restart without
+    // heartbeats.
+    let mut config = feed_config();
+    config.events.idle_timeout = Duration::from_secs(120);
+    let a = TestApp::builder()
+        .on_pool(pool.clone(), &url)
+        .http_config(config)
+        .spawn()
+        .await;
+    let (mut s, _) = subscribe(&a, &ADA, None).await;
+    let answer = patch_as_ada(&a, "before").await;
+    assert_eq!(s.next_of("cmd.SessionChanged").await.body, answer);
+
+    pg.stop();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    pg.start();
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let answer = loop {
+        let res = a
+            .patch_session(SESSION, &json!({"consoleData": "after"}))
+            .signed_in_as(&ADA)
+            .await;
+        if res.status == 200 {
+            break res.json();
+        }
+        assert_eq!(res.status, 503, "{}", res.text);
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "PostgreSQL did not come back"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    // The same stream, still open: the listener reconnected by itself and read the log.
+    let changed = loop {
+        match s.read(Duration::from_secs(15)).await {
+            Read::Frame(f) if f.selector == "cmd.SessionChanged" => break f,
+            Read::Frame(_) => {}
+            other => panic!("no event after the restart: {other:?}"),
+        }
+    };
+    assert_eq!(changed.body, answer);
+}
