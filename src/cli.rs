@@ -110,6 +110,32 @@ pub struct ServeArgs {
     /// Most patches waiting for a batch; beyond it a patch is answered 503.
     #[arg(long, env = "VOICE_API_BATCH_QUEUE", default_value_t = 4096)]
     pub batch_queue: usize,
+    /// How often event subscribers are told to send a heartbeat, in milliseconds.
+    #[arg(long, env = "VOICE_API_EVENTS_HEARTBEAT_MS", default_value_t = 10_000)]
+    pub events_heartbeat_ms: u64,
+    /// An event subscription without a heartbeat for this many milliseconds is removed.
+    #[arg(
+        long,
+        env = "VOICE_API_EVENTS_IDLE_TIMEOUT_MS",
+        default_value_t = 30_000
+    )]
+    pub events_idle_timeout_ms: u64,
+    /// Frames queued for one event subscriber; one that falls further behind is dropped (it
+    /// reconnects with Last-Event-ID and misses nothing).
+    #[arg(long, env = "VOICE_API_EVENTS_QUEUE", default_value_t = 256)]
+    pub events_queue: usize,
+    /// Event subscriptions one user may hold, on all instances together.
+    #[arg(long, env = "VOICE_API_EVENTS_MAX_PER_USER", default_value_t = 10)]
+    pub events_max_per_user: usize,
+    /// Event streams this instance serves at once.
+    #[arg(long, env = "VOICE_API_EVENTS_MAX_STREAMS", default_value_t = 1000)]
+    pub events_max_streams: usize,
+    /// How long events are kept for clients that reconnect, in seconds.
+    #[arg(long, env = "VOICE_API_EVENTS_RETENTION_S", default_value_t = 3600)]
+    pub events_retention_s: u64,
+    /// Most events one reconnect replays; a longer gap is announced as cmd.onReset.
+    #[arg(long, env = "VOICE_API_EVENTS_REPLAY_MAX", default_value_t = 10_000)]
+    pub events_replay_max: usize,
     /// A request head must arrive whole within this many milliseconds of the connection
     /// opening (or of its first byte on a kept-alive connection), else the connection closes.
     #[arg(
@@ -342,6 +368,16 @@ async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
             connections: args.batch_connections,
             max_batch: args.batch_max.max(1),
             queue: args.batch_queue.max(1),
+        },
+        events: crate::events::EventSettings {
+            heartbeat_interval: Duration::from_millis(args.events_heartbeat_ms.max(1)),
+            idle_timeout: Duration::from_millis(args.events_idle_timeout_ms.max(1)),
+            queue: args.events_queue.max(1),
+            max_per_user: args.events_max_per_user,
+            max_streams: args.events_max_streams,
+            retention: Duration::from_secs(args.events_retention_s),
+            replay_max: args.events_replay_max,
+            ..crate::events::EventSettings::default()
         },
         drain_timeout: Duration::from_millis(args.drain_timeout_ms),
         connections: server::ConnectionLimits {

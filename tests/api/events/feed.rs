@@ -486,3 +486,95 @@ async fn the_feed_recovers_by_itself_after_postgresql_restarts() {
     };
     assert_eq!(changed.body, answer);
 }
+
+#[tokio::test]
+async fn a_subscriber_too_slow_to_keep_up_is_dropped_and_misses_nothing_when_it_comes_back() {
+    let mut config = feed_config();
+    config.events.queue = 2;
+    let (_db, a, b, _users) = two_instances(config).await;
+    let (mut slow, connect) = subscribe(&a, &ADA, None).await;
+    // 150 events of 60 KB: more than the socket buffers and the queue of 2 hold.
+    let big = "x".repeat(60_000);
+    let mut answers = Vec::new();
+    for i in 0..150 {
+        answers.push(patch_as_ada(&b, &format!("{i} {big}")).await);
+    }
+    let mut got = Vec::new();
+    loop {
+        match slow.read(Duration::from_secs(5)).await {
+            Read::Frame(f) if f.selector == "cmd.SessionChanged" => got.push(f),
+            Read::Frame(_) => {}
+            Read::Ended => break,
+            Read::TimedOut => panic!("the slow subscriber was not dropped ({} read)", got.len()),
+        }
+    }
+    assert!(got.len() < answers.len(), "{}", got.len());
+    let bodies: Vec<&Value> = got.iter().map(|f| &f.body).collect();
+    assert_eq!(bodies, answers[..got.len()].iter().collect::<Vec<_>>());
+    // Back, where it was: the rest, in order.
+    let last = got.last().unwrap_or(&connect).id.unwrap();
+    let call = stream_call(&b, None)
+        .signed_in_as(&ADA)
+        .header("Last-Event-ID", &last.to_string());
+    let mut back = Stream::open(call).await;
+    let mut rest = Vec::new();
+    while rest.len() < answers.len() - got.len() {
+        rest.push(back.next_of("cmd.SessionChanged").await.body);
+    }
+    assert_eq!(rest, answers[got.len()..]);
+}
+
+#[tokio::test]
+async fn each_patch_of_concurrent_batches_is_announced_once_and_in_order_per_session() {
+    let (db, a, b, _users) = two_instances(feed_config()).await;
+    let ids: Vec<String> = (0..8)
+        .map(|i| format!("5f0c1a2b3c4d5e6f7a8b9d{i:02}"))
+        .collect();
+    let docs: Vec<Value> = ids.iter().map(|id| simple_session(id, ACCOUNT)).collect();
+    import(&db.pool, &docs).await;
+    let (mut s, _) = subscribe(&a, &ADA, None).await;
+    let tasks: Vec<_> = (0..24)
+        .map(|n| {
+            let b = b.remote();
+            let id = ids[n % ids.len()].clone();
+            tokio::spawn(async move {
+                let res = b
+                    .patch_session(&id, &json!({"consoleData": format!("patch {n}")}))
+                    .signed_in_as(&ADA)
+                    .await;
+                assert_eq!(res.status, 200, "{}", res.text);
+                let version: i64 = res
+                    .header("etag")
+                    .unwrap()
+                    .trim_matches('"')
+                    .parse()
+                    .unwrap();
+                (version, res.json())
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for t in tasks {
+        answers.push(t.await.unwrap());
+    }
+    let mut events = Vec::new();
+    while events.len() < answers.len() {
+        events.push(s.next_of("cmd.SessionChanged").await.body);
+    }
+    assert!(
+        s.all_of("cmd.SessionChanged", Duration::from_millis(500))
+            .await
+            .is_empty()
+    );
+    for id in &ids {
+        let mut expected: Vec<&(i64, Value)> = answers
+            .iter()
+            .filter(|(_, v)| v["id"] == json!(id))
+            .collect();
+        expected.sort_by_key(|(version, _)| *version);
+        let expected: Vec<&Value> = expected.iter().map(|(_, v)| v).collect();
+        let got: Vec<&Value> = events.iter().filter(|v| v["id"] == json!(id)).collect();
+        // Each session's events come in the order its patches committed.
+        assert_eq!(got, expected, "{id}");
+    }
+}
