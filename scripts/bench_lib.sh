@@ -86,3 +86,11 @@ start_server() { # start_server LOG: starts the server, waits for "listening on"
         || t1=$(date +%s%N)
     STARTUP_US=$(( (t1 - t0) / 1000 ))
 }
+
+# feed on|off: the triggers that log session changes for the live feed (migration 0008). Off,
+# a write to sessions logs and announces nothing: what the table costs without the feed.
+feed() {
+    local verb=ENABLE; [ "$1" = on ] || verb=DISABLE
+    psql "$DB_URL" -c "ALTER TABLE sessions $verb TRIGGER sessions_log_inserted,
+        $verb TRIGGER sessions_log_updated, $verb TRIGGER sessions_log_deleted" >/dev/null
+}

@@ -179,6 +179,14 @@ impl From<sqlx::Error> for ApiError {
                 tracing::warn!("statement cancelled by statement_timeout");
                 ApiError::service_unavailable("The request took too long and was cancelled")
             }
+            // A deadlock or serialization failure: PostgreSQL rolled the statement back, and the
+            // same request sent again will go through.
+            sqlx::Error::Database(d) if matches!(d.code().as_deref(), Some("40P01" | "40001")) => {
+                tracing::warn!(code = ?d.code(), "statement rolled back by a conflicting one");
+                ApiError::service_unavailable(
+                    "The change conflicted with a concurrent one and was not made; retry",
+                )
+            }
             // A value PostgreSQL cannot store (NUL in text, bad encoding): the client's input.
             sqlx::Error::Database(d) if matches!(d.code().as_deref(), Some("22021" | "22P05")) => {
                 ApiError::serialization(format!("A value cannot be stored: {}", d.message()))
