@@ -223,6 +223,32 @@ impl Drop for InFlight {
     }
 }
 
+/// A response body that holds its request's [`InFlight`] until it is sent or dropped.
+struct Guarded {
+    body: axum::body::Body,
+    _guard: InFlight,
+}
+
+impl hyper::body::Body for Guarded {
+    type Data = bytes::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.body.size_hint()
+    }
+}
+
 /// Why a watched connection ended other than by finishing.
 enum Ended {
     /// It sat past its deadline with no request in progress.
@@ -439,9 +465,15 @@ pub async fn run(
                     req.extensions_mut().insert(client);
                     let app = app.clone();
                     async move {
+                        // The request is in progress until its body is sent: a streamed answer
+                        // (the event stream) is not an idle connection.
                         let res = app.oneshot(req.map(axum::body::Body::new)).await;
-                        drop(guard);
-                        res
+                        res.map(|res| {
+                            res.map(|body| Guarded {
+                                body,
+                                _guard: guard,
+                            })
+                        })
                     }
                 },
             );

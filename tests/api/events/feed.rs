@@ -578,3 +578,75 @@ async fn each_patch_of_concurrent_batches_is_announced_once_and_in_order_per_ses
         assert_eq!(got, expected, "{id}");
     }
 }
+
+#[tokio::test]
+async fn a_stream_is_a_request_in_progress_not_an_idle_connection_to_close_or_evict() {
+    let mut config = feed_config();
+    config.connections.keepalive_idle = Duration::from_millis(300);
+    config.connections.header_read_timeout = Duration::from_millis(300);
+    config.connections.max_connections = 2;
+    let (_db, a, b, _users) = two_instances(config).await;
+    let (mut s, _) = subscribe(&a, &ADA, None).await;
+    // Past the idle timeout, and with the cap reached by other clients coming and going, the
+    // stream stays open.
+    for _ in 0..4 {
+        // A client of its own each time: a new connection, which the cap makes room for.
+        let res = reqwest::Client::new()
+            .get(a.url("/health/live"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let answer = patch_as_ada(&b, "later").await;
+    assert_eq!(s.next_of("cmd.SessionChanged").await.body, answer);
+}
+
+#[tokio::test]
+async fn an_instance_serves_at_most_its_streams_and_an_api_key_subscribes_too() {
+    let mut config = feed_config();
+    config.events.max_streams = 2;
+    let (db, a, b, _users) = two_instances(config).await;
+    let (_one, _) = subscribe(&a, &ADA, None).await;
+    let (_two, _) = subscribe(&a, &GRACE, None).await;
+    let res = stream_call(&a, None).signed_in_as(&ADA).await;
+    assert_eq!(res.status, 503, "{}", res.text);
+    assert_eq!(res.json()["responseStatus"]["errorCode"], "ServiceUnavailable");
+    // The other instance has room; an API key is a credential like any other.
+    let (key, _) = crate::helpers::binary::add_api_key(&db.url, ADA.email, "feed");
+    let mut s = Stream::open(stream_call(&b, None).bearer(&key)).await;
+    assert_eq!(s.next().await.body["userName"], json!(ADA.email));
+}
+
+#[tokio::test]
+async fn events_older_than_the_retention_window_are_pruned_and_a_client_from_then_is_reset() {
+    let mut config = feed_config();
+    config.events.retention = Duration::from_millis(500);
+    let (db, a, b, _users) = two_instances(config).await;
+    let (mut s, _) = subscribe(&a, &ADA, None).await;
+    patch_as_ada(&b, "old").await;
+    let old = s.next_of("cmd.SessionChanged").await.id.unwrap();
+    drop(s);
+    let mut left = i64::MAX;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        left = sqlx::query_scalar("SELECT count(*) FROM event_log WHERE id <= $1")
+            .bind(old)
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+        if left == 0 {
+            break;
+        }
+    }
+    assert_eq!(left, 0, "the old events were not pruned");
+    let call = stream_call(&a, None)
+        .signed_in_as(&ADA)
+        .header("Last-Event-ID", &(old - 1).to_string());
+    let mut s = Stream::open(call).await;
+    s.next().await;
+    let reset = s.next().await;
+    assert_eq!(reset.selector, "cmd.onReset");
+    assert_eq!(reset.body["reason"], json!("older than the events this feed keeps"));
+}
