@@ -136,6 +136,12 @@ struct Local {
 struct State {
     /// Every event up to here has been fanned out; None until the listener has started.
     cursor: Option<i64>,
+    /// With no stream here the log is not read: the cursor is behind, and the next stream
+    /// moves it to the head before it starts.
+    stale: bool,
+    /// Counts registrations: a read filtered by the channels of the streams there were is not
+    /// enough for a stream added while it ran.
+    added: u64,
     streams: HashMap<String, Local>,
 }
 
@@ -155,6 +161,8 @@ impl Hub {
             settings,
             state: Mutex::new(State {
                 cursor: None,
+                stale: false,
+                added: 0,
                 streams: HashMap::new(),
             }),
             ready: watch::channel(false).0,
@@ -205,7 +213,22 @@ impl Hub {
         if !matches!(started.await, Ok(Ok(_))) {
             return Err(Unavailable::NotListening);
         }
+        let stale = self.state().stale;
+        let head = match stale {
+            true => Some(
+                store::head(self.pool())
+                    .await
+                    .map_err(|_| Unavailable::NotListening)?,
+            ),
+            false => None,
+        };
         let mut state = self.state();
+        if let Some(head) = head
+            && state.stale
+        {
+            state.cursor = state.cursor.max(Some(head));
+            state.stale = false;
+        }
         if *self.stop.borrow() {
             return Err(Unavailable::NotListening);
         }
@@ -214,6 +237,7 @@ impl Hub {
         }
         let cursor = state.cursor.ok_or(Unavailable::NotListening)?;
         let (tx, rx) = mpsc::channel(self.settings.queue.max(1));
+        state.added += 1;
         state.streams.insert(
             id.to_string(),
             Local {
@@ -282,7 +306,16 @@ impl Hub {
                     Woke::Heard(Ok(Some(n))) if n.channel() == PULSE_CHANNEL => {
                         self.pulse(n.payload())
                     }
-                    Woke::Tick | Woke::Heard(Ok(Some(_))) => self.catch_up().await,
+                    Woke::Tick => self.catch_up().await,
+                    Woke::Heard(Ok(Some(_))) => {
+                        // Everything announced meanwhile is read by one catch-up.
+                        while let Some(n) = listener.next_buffered() {
+                            if n.channel() == PULSE_CHANNEL {
+                                self.pulse(n.payload());
+                            }
+                        }
+                        self.catch_up().await;
+                    }
                     // The connection was lost and re-established: announcements may have been
                     // missed, the log has them.
                     Woke::Heard(Ok(None)) => {
@@ -311,26 +344,67 @@ impl Hub {
         Ok(listener)
     }
 
-    /// Reads and fans out everything after the cursor.
+    /// Reads and fans out everything after the cursor that goes to a stream of this instance.
     async fn catch_up(&self) {
+        let mut unfiltered = false;
         loop {
-            let Some(after) = self.state().cursor else {
-                return;
+            let (after, added, channels, subscriptions) = {
+                let mut state = self.state();
+                let Some(after) = state.cursor else {
+                    return;
+                };
+                if state.streams.is_empty() {
+                    state.stale = true;
+                    return;
+                }
+                let all = state.streams.values().any(|l| l.channels == Channels::All);
+                let mut channels: Vec<String> = Vec::new();
+                for local in state.streams.values() {
+                    if let Channels::Some(list) = &local.channels {
+                        for c in list {
+                            if !channels.contains(c) {
+                                channels.push(c.clone());
+                            }
+                        }
+                    }
+                }
+                let subscriptions: Vec<String> = state.streams.keys().cloned().collect();
+                let filter = (!all && !unfiltered).then_some(channels);
+                (after, state.added, filter, subscriptions)
             };
-            let events = match store::read(self.pool(), after, i64::MAX, None, PAGE).await {
-                Ok(events) => events,
+            let read = async {
+                let upto = store::head(self.pool()).await?;
+                let events = store::read(
+                    self.pool(),
+                    after,
+                    upto,
+                    channels.as_deref(),
+                    &subscriptions,
+                    PAGE,
+                )
+                .await?;
+                Ok::<_, sqlx::Error>((upto, events))
+            };
+            let (upto, events) = match read.await {
+                Ok(read) => read,
                 Err(e) => {
                     tracing::warn!(cause = %e, "event feed cannot read the log; retrying");
                     return;
                 }
             };
             let full = events.len() as i64 == PAGE;
-            let Some(last) = events.last().map(|e| e.id) else {
-                return;
+            // A short page is everything up to `upto` this instance needs.
+            let last = match (full, events.last()) {
+                (true, Some(e)) => e.id,
+                _ => upto.max(after),
             };
             let prepared: Vec<frames::Prepared> =
                 events.into_iter().map(frames::Prepared::of).collect();
-            self.fan_out(after, last, &prepared);
+            if !self.fan_out(after, last, &prepared, channels.is_some().then_some(added)) {
+                // A stream came while this read ran, maybe for a channel it left out.
+                unfiltered = true;
+                continue;
+            }
             if !full {
                 return;
             }
@@ -339,10 +413,21 @@ impl Hub {
 
     /// Hands prepared events to the queues, in order, and moves the cursor past them (unless
     /// another reader got there first).
-    fn fan_out(&self, after: i64, last: i64, events: &[frames::Prepared]) {
+    /// With `added`, the read was filtered by the channels of the streams there were then:
+    /// if a stream was added since, nothing is done and false returned.
+    fn fan_out(
+        &self,
+        after: i64,
+        last: i64,
+        events: &[frames::Prepared],
+        added: Option<u64>,
+    ) -> bool {
         let mut state = self.state();
+        if added.is_some_and(|a| a != state.added) {
+            return false;
+        }
         if state.cursor != Some(after) {
-            return;
+            return true;
         }
         let mut dropped: Vec<(String, &'static str)> = Vec::new();
         for event in events {
@@ -387,6 +472,7 @@ impl Hub {
                 tracing::warn!(subscription = %id, reason, "event subscriber dropped");
             }
         }
+        true
     }
 
     /// A heartbeat reached some instance: the one with the stream answers `cmd.onHeartbeat`.
@@ -458,5 +544,5 @@ pub(crate) async fn replay_events(
     channels: &Channels,
     limit: i64,
 ) -> Result<Vec<Event>, sqlx::Error> {
-    store::read(pool, after, upto, channels.filter(), limit).await
+    store::read(pool, after, upto, channels.filter(), &[], limit).await
 }

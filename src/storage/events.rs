@@ -62,8 +62,9 @@ static READ_SQL: LazyLock<String> = LazyLock::new(|| {
     format!(
         "SELECT e.id, e.kind, e.channels, e.subscription, e.now_channels, e.body, {} \
          FROM event_log e CROSS JOIN LATERAL json_populate_record(NULL::sessions, e.session) s \
-         WHERE e.id > $1 AND e.id <= $2 AND ($3::text[] IS NULL OR e.channels && $3) \
-         ORDER BY e.id LIMIT $4",
+         WHERE e.id > $1 AND e.id <= $2 \
+             AND ($3::text[] IS NULL OR e.channels && $3 OR e.subscription = ANY ($4)) \
+         ORDER BY e.id LIMIT $5",
         select_list("s")
     )
 });
@@ -84,18 +85,20 @@ fn event(row: PgRow) -> Result<Event, sqlx::Error> {
 }
 
 /// Events after `after` and up to `upto`, in id order, at most `limit`; with `channels`, only
-/// those going to one of them.
+/// those going to one of them or about one of `subscriptions`.
 pub async fn read(
     pool: &PgPool,
     after: i64,
     upto: i64,
     channels: Option<&[String]>,
+    subscriptions: &[String],
     limit: i64,
 ) -> Result<Vec<Event>, sqlx::Error> {
     sqlx::query(&READ_SQL)
         .bind(after)
         .bind(upto)
         .bind(channels)
+        .bind(subscriptions)
         .bind(limit)
         .fetch_all(pool)
         .await?

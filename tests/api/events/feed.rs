@@ -612,7 +612,10 @@ async fn an_instance_serves_at_most_its_streams_and_an_api_key_subscribes_too() 
     let (_two, _) = subscribe(&a, &GRACE, None).await;
     let res = stream_call(&a, None).signed_in_as(&ADA).await;
     assert_eq!(res.status, 503, "{}", res.text);
-    assert_eq!(res.json()["responseStatus"]["errorCode"], "ServiceUnavailable");
+    assert_eq!(
+        res.json()["responseStatus"]["errorCode"],
+        "ServiceUnavailable"
+    );
     // The other instance has room; an API key is a credential like any other.
     let (key, _) = crate::helpers::binary::add_api_key(&db.url, ADA.email, "feed");
     let mut s = Stream::open(stream_call(&b, None).bearer(&key)).await;
@@ -648,5 +651,8 @@ async fn events_older_than_the_retention_window_are_pruned_and_a_client_from_the
     s.next().await;
     let reset = s.next().await;
     assert_eq!(reset.selector, "cmd.onReset");
-    assert_eq!(reset.body["reason"], json!("older than the events this feed keeps"));
+    assert_eq!(
+        reset.body["reason"],
+        json!("older than the events this feed keeps")
+    );
 }
