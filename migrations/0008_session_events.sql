@@ -1,4 +1,4 @@
--- The live session feed (`src/events`): an outbox of events with ids in commit order, the
+-- The live session feed (`src/events`): an outbox of events in id order, the
 -- subscriptions of every instance, and the triggers that announce every committed change of a
 -- session in the same transaction as the change.
 
@@ -32,20 +32,10 @@ CREATE TABLE event_log_horizon (
 );
 INSERT INTO event_log_horizon DEFAULT VALUES;
 
--- Ids are handed out under one transaction-scoped lock, so they are visible in the order
--- they were given: a reader that has seen id N will never later see an id below N (it may
--- see gaps, from rolled-back transactions). The lock is held from a transaction's first
--- event to its commit; one session statement (a patch, or a batch of patches) holds it for
--- its commit only.
-CREATE FUNCTION event_log_next_id() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM pg_advisory_xact_lock(7335390120254105397);
-    NEW.id := nextval('event_log_id_seq');
-    RETURN NEW;
-END
-$$;
-CREATE TRIGGER event_log_next_id BEFORE INSERT ON event_log
-    FOR EACH ROW EXECUTE FUNCTION event_log_next_id();
+-- Ids come from the sequence, with no lock: a transaction can commit a higher id before a
+-- lower one commits (or rolls back). Readers (`crate::events`) go through the log in id order
+-- and, at a gap, wait for the transactions that were in progress when they saw it.
+ALTER TABLE event_log ALTER COLUMN id SET DEFAULT nextval('event_log_id_seq');
 
 -- One notification per transaction (PostgreSQL folds equal payloads): listeners read the
 -- log from where they are, so the payload carries nothing.

@@ -11,6 +11,8 @@ const [base, user, password, account, nSubs, nPatches, interval, ...sessions] = 
 const subscribers = Number(nSubs), patches = Number(nPatches), gap = Number(interval);
 const auth = 'Basic ' + Buffer.from(`${user}:${password}`).toString('base64');
 const sleep = ms => new Promise(r => setTimeout(r, ms));
+// Each run's patches differ from the last run's: a patch that changes nothing writes nothing.
+const run = Date.now().toString(36);
 
 // arrivals[k][s]: when subscriber s got patch k's event.
 const arrivals = Array.from({ length: patches }, () => new Array(subscribers).fill(null));
@@ -40,7 +42,7 @@ async function subscribe(s) {
             buf = buf.slice(end + 2);
             if (first) { first = false; connected++; continue; }
             if (!frame.includes('@cmd.SessionChanged ')) continue;
-            const m = /"consoleData":"bench (\d+)"/.exec(frame);
+            const m = /"consoleData":"bench (\d+) /.exec(frame);
             if (m) arrivals[Number(m[1])][s] ??= now;
         }
     }
@@ -60,7 +62,7 @@ for (let k = 0; k < patches; k++) {
     sent[k] = performance.now();
     const res = await fetch(`${base}/sessions/${id}`, {
         method: 'PATCH', headers: { Authorization: auth, 'Content-Type': 'application/json' },
-        body: JSON.stringify({ consoleData: `bench ${k}` }),
+        body: JSON.stringify({ consoleData: `bench ${k} ${run}` }),
     });
     await res.text();
     answered[k] = performance.now();

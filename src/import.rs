@@ -73,11 +73,6 @@ fn one_line(text: &str) -> String {
 /// Upserts the sessions by id, creating missing accounts; all or nothing.
 pub async fn import(pool: &PgPool, docs: &[SessionInfo]) -> Result<usize, ImportError> {
     let mut tx = pool.begin().await?;
-    // The existing rows first, in id order: a session write takes the event log's lock last
-    // (at the end of its statement), so a transaction of many writes that held that lock while
-    // waiting for a row a concurrent patch holds would deadlock with it.
-    let ids: Vec<&str> = docs.iter().filter_map(|s| s.id.as_deref()).collect();
-    sessions::lock_existing(&mut tx, &ids).await?;
     for (index, s) in docs.iter().enumerate() {
         let account_id = s.account_id.as_deref().unwrap_or_default();
         let account_name = s.account_name.as_deref().unwrap_or(account_id);

@@ -42,6 +42,9 @@ impl Kind {
 #[derive(Debug)]
 pub struct Event {
     pub id: i64,
+    /// It goes to one of the channels (or is about one of the subscriptions) the read asked
+    /// for; only then is the rest read.
+    pub wanted: bool,
     pub kind: Kind,
     /// The channels it goes to: the session's account, or the subscriber's channels.
     pub channels: Vec<String>,
@@ -55,60 +58,124 @@ pub struct Event {
     pub session: Option<StoredSession>,
 }
 
+/// One read of the log: its rows in id order, and the transactions in progress when it ran
+/// (as `xid8` text), which may still commit ids it did not see.
+#[derive(Debug, Default)]
+pub struct Page {
+    pub events: Vec<Event>,
+    pub in_progress: Vec<String>,
+}
+
+/// The transactions in progress in the statement's snapshot (as `xid8` text), less those
+/// known to be another database's (a transaction of this one may be hidden from
+/// `pg_stat_activity`, so only the others are taken out): the ones that may still commit ids
+/// the statement did not see.
+const RUNNING: &str = "ARRAY(SELECT x::text FROM pg_snapshot_xip(pg_current_snapshot()) x
+                WHERE (x::text::numeric % 4294967296)::text NOT IN (
+                    SELECT backend_xid::text FROM pg_stat_activity
+                    WHERE datname IS DISTINCT FROM current_database() AND backend_xid IS NOT NULL))";
+
 /// Columns before the session's in a log read.
-const FIRST_SESSION_COLUMN: usize = 6;
+const FIRST_SESSION_COLUMN: usize = 8;
 
 static READ_SQL: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "SELECT e.id, e.kind, e.channels, e.subscription, e.now_channels, e.body, {} \
-         FROM event_log e CROSS JOIN LATERAL json_populate_record(NULL::sessions, e.session) s \
-         WHERE e.id > $1 AND e.id <= $2 \
-             AND ($3::text[] IS NULL OR e.channels && $3 OR e.subscription = ANY ($4)) \
-         ORDER BY e.id LIMIT $5",
-        select_list("s")
+        "WITH snap AS (SELECT {RUNNING} AS xip),
+        ev AS (
+            SELECT e.*, COALESCE($3::text[] IS NULL OR e.channels && $3
+                OR e.subscription = ANY ($4), false) AS wanted
+            FROM event_log e
+            WHERE e.id > $1 AND e.id <= $2 AND (NOT $6 OR $3::text[] IS NULL
+                OR e.channels && $3 OR e.subscription = ANY ($4))
+            ORDER BY e.id LIMIT $5)
+        SELECT ev.id, ev.wanted, ev.kind, ev.channels, ev.subscription, ev.now_channels, ev.body,
+            snap.xip, {list}
+        FROM snap LEFT JOIN ev ON true
+        LEFT JOIN LATERAL json_populate_record(NULL::sessions,
+            CASE WHEN ev.wanted THEN ev.session END) s ON true
+        ORDER BY ev.id",
+        list = select_list("s")
     )
 });
 
 fn event(row: PgRow) -> Result<Event, sqlx::Error> {
-    let kind: String = row.try_get(1)?;
+    let kind: String = row.try_get(2)?;
     let kind = Kind::parse(&kind).ok_or_else(|| sqlx::Error::Decode(kind.into()))?;
+    let wanted: bool = row.try_get(1)?;
     Ok(Event {
         id: row.try_get(0)?,
+        wanted,
         kind,
-        channels: row.try_get(2)?,
-        subscription: row.try_get(3)?,
-        now_channels: row.try_get(4)?,
-        body: row.try_get(5)?,
-        session: matches!(kind, Kind::Changed | Kind::Deleted)
+        channels: row.try_get(3)?,
+        subscription: row.try_get(4)?,
+        now_channels: row.try_get(5)?,
+        body: row.try_get(6)?,
+        session: (wanted && matches!(kind, Kind::Changed | Kind::Deleted))
             .then(|| StoredSession::at(row, FIRST_SESSION_COLUMN)),
     })
 }
 
-/// Events after `after` and up to `upto`, in id order, at most `limit`; with `channels`, only
-/// those going to one of them or about one of `subscriptions`.
+/// What to read: with `channels`, only events going to one of them or about one of
+/// `subscriptions` are wanted (None: all); with `only_wanted`, the others are left out, else
+/// they come as ids (for a reader that must see every id).
+#[derive(Debug, Clone, Copy)]
+pub struct Filter<'a> {
+    pub channels: Option<&'a [String]>,
+    pub subscriptions: &'a [String],
+    pub only_wanted: bool,
+}
+
+/// Events after `after` and up to `upto`, in id order, at most `limit`.
 pub async fn read(
     pool: &PgPool,
     after: i64,
     upto: i64,
-    channels: Option<&[String]>,
-    subscriptions: &[String],
+    filter: Filter<'_>,
     limit: i64,
-) -> Result<Vec<Event>, sqlx::Error> {
-    sqlx::query(&READ_SQL)
+) -> Result<Page, sqlx::Error> {
+    let rows = sqlx::query(&READ_SQL)
         .bind(after)
         .bind(upto)
-        .bind(channels)
-        .bind(subscriptions)
+        .bind(filter.channels)
+        .bind(filter.subscriptions)
         .bind(limit)
+        .bind(filter.only_wanted)
         .fetch_all(pool)
-        .await?
-        .into_iter()
-        .map(event)
-        .collect()
+        .await?;
+    let mut page = Page::default();
+    for row in rows {
+        if page.in_progress.is_empty() {
+            page.in_progress = row.try_get(7)?;
+        }
+        if row.try_get::<Option<i64>, _>(0)?.is_some() {
+            page.events.push(event(row)?);
+        }
+    }
+    Ok(page)
 }
 
-/// The newest event id. Ids become visible in the order they were given, so no event
-/// committed later can have a smaller one: where a new reader starts.
+/// Of these transactions (`xid8` text), the ones still in progress.
+pub async fn in_progress(pool: &PgPool, xids: &[String]) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT x FROM unnest($1::text[]) x WHERE pg_xact_status(x::xid8) = 'in progress'",
+    )
+    .bind(xids)
+    .fetch_all(pool)
+    .await
+}
+
+/// Where a reader starts: the newest id, and the transactions in progress then (which may
+/// still commit lower ids).
+pub async fn start(pool: &PgPool) -> Result<(i64, Vec<String>), sqlx::Error> {
+    let row = sqlx::query(&format!(
+        "SELECT COALESCE(max(id), 0) AS head, {RUNNING} AS xip FROM event_log"
+    ))
+    .fetch_one(pool)
+    .await?;
+    Ok((row.try_get("head")?, row.try_get("xip")?))
+}
+
+/// The newest event id visible.
 pub async fn head(pool: &PgPool) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar("SELECT COALESCE(max(id), 0) FROM event_log")
         .fetch_one(pool)

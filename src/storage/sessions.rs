@@ -304,15 +304,6 @@ pub(super) fn outcome(row: PgRow) -> Result<Outcome, sqlx::Error> {
     })
 }
 
-/// Locks the sessions of `ids` that exist, in id order, until `tx` ends.
-pub async fn lock_existing(tx: &mut PgConnection, ids: &[&str]) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT id FROM sessions WHERE id = ANY($1) ORDER BY id FOR UPDATE")
-        .bind(ids)
-        .execute(tx)
-        .await?;
-    Ok(())
-}
-
 /// Inserts or replaces a session inside `tx`: `session` is a [`Value::Object`] of SessionInfo
 /// whose composite members are [`Value::Json`] (as they are stored), and which has an id and an
 /// account id. `created_at` is its creation time as a timestamp, where it has one.

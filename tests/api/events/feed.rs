@@ -16,7 +16,9 @@ async fn patch_as_ada(app: &TestApp, console: &str) -> Value {
 #[tokio::test]
 async fn a_patch_on_one_instance_reaches_a_subscriber_of_another_as_the_whole_session() {
     let (_db, a, b, users) = two_instances(feed_config()).await;
-    let (mut s, connect) = subscribe(&a, &ADA, None).await;
+    let mut s = Stream::open(stream_call(&a, None).signed_in_as(&ADA)).await;
+    let connect = s.next().await;
+    assert_eq!(connect.selector, "cmd.onConnect");
     let c = &connect.body;
     let id = c["id"].as_str().unwrap().to_string();
     let base = &a.base_url;
@@ -40,6 +42,7 @@ async fn a_patch_on_one_instance_reaches_a_subscriber_of_another_as_the_whole_se
     let join = s.next_of("cmd.onJoin").await;
     assert_eq!(join.channel.as_deref(), Some(ACCOUNT));
     assert_eq!(join.body["userId"], json!(users.ada));
+    assert_eq!(join.body["createdAt"], c["createdAt"]);
 
     let answer = patch_as_ada(&b, "from b").await;
     let changed = s.next_of("cmd.SessionChanged").await;
@@ -655,4 +658,60 @@ async fn events_older_than_the_retention_window_are_pruned_and_a_client_from_the
         reset.body["reason"],
         json!("older than the events this feed keeps")
     );
+}
+
+#[tokio::test]
+async fn a_subscriber_after_a_time_without_any_still_gets_the_events() {
+    let (_db, a, b, _users) = two_instances(feed_config()).await;
+    for round in 0..3 {
+        let (mut s, _) = subscribe(&a, &ADA, None).await;
+        let answer = patch_as_ada(&b, &format!("round {round}")).await;
+        assert_eq!(
+            s.next_of("cmd.SessionChanged").await.body,
+            answer,
+            "round {round}"
+        );
+        drop(s);
+        // No stream on A now; patches go on meanwhile.
+        patch_as_ada(&b, &format!("unseen {round}")).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+#[tokio::test]
+async fn an_event_committed_before_a_lower_one_waits_for_it_and_a_rolled_back_one_holds_up_nothing()
+{
+    let (db, a, b, _users) = two_instances(feed_config()).await;
+    let other = "5f0c1a2b3c4d5e6f7a8b9c0b";
+    import(&db.pool, &[simple_session(other, ACCOUNT)]).await;
+    let (mut s, _) = subscribe(&a, &ADA, None).await;
+    for outcome in ["commit", "rollback"] {
+        // A transaction takes the lower id and stays open; a patch takes the next and commits.
+        let mut tx = db.pool.begin().await.unwrap();
+        sqlx::query("UPDATE sessions SET console_data = $2 WHERE id = $1")
+            .bind(other)
+            .bind(format!("slow {outcome}"))
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        let fast = patch_as_ada(&b, &format!("fast {outcome}")).await;
+        let early = s
+            .all_of("cmd.SessionChanged", Duration::from_millis(400))
+            .await;
+        assert!(
+            early.is_empty(),
+            "delivered before a lower id was settled: {early:?}"
+        );
+        if outcome == "commit" {
+            tx.commit().await.unwrap();
+            let first = s.next_of("cmd.SessionChanged").await;
+            assert_eq!(first.body["consoleData"], json!("slow commit"));
+            let second = s.next_of("cmd.SessionChanged").await;
+            assert_eq!(second.body, fast);
+            assert!(first.id < second.id);
+        } else {
+            tx.rollback().await.unwrap();
+            assert_eq!(s.next_of("cmd.SessionChanged").await.body, fast);
+        }
+    }
 }

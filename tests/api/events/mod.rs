@@ -187,10 +187,21 @@ pub fn stream_call(app: &TestApp, channels: Option<&str>) -> Call {
     }
 }
 
-/// A stream of `user` on `app`, read past `cmd.onConnect` (returned).
+/// A stream of `user` on `app`, read past `cmd.onConnect` (returned) and its own `cmd.onJoin`:
+/// everything committed before it subscribed is behind it (a stream starts where its instance
+/// is in the log, which may be a little behind the newest event).
 pub async fn subscribe(app: &TestApp, user: &User, channels: Option<&str>) -> (Stream, Frame) {
     let mut s = Stream::open(stream_call(app, channels).signed_in_as(user)).await;
     let connect = s.next().await;
     assert_eq!(connect.selector, "cmd.onConnect", "{connect:?}");
+    loop {
+        let f = s.next().await;
+        if f.selector == "cmd.onJoin"
+            && f.body["createdAt"] == connect.body["createdAt"]
+            && f.body["userId"] == connect.body["userId"]
+        {
+            break;
+        }
+    }
     (s, connect)
 }
