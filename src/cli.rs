@@ -131,7 +131,7 @@ pub struct ServeArgs {
     #[arg(long, env = "VOICE_API_EVENTS_MAX_STREAMS", default_value_t = 1000)]
     pub events_max_streams: usize,
     /// How long events are kept for clients that reconnect, in seconds.
-    #[arg(long, env = "VOICE_API_EVENTS_RETENTION_S", default_value_t = 3600)]
+    #[arg(long, env = "VOICE_API_EVENTS_RETENTION_S", default_value_t = 600)]
     pub events_retention_s: u64,
     /// Most events one reconnect replays; a longer gap is announced as cmd.onReset.
     #[arg(long, env = "VOICE_API_EVENTS_REPLAY_MAX", default_value_t = 10_000)]

@@ -44,6 +44,8 @@ use tokio::sync::{mpsc, watch};
 pub const POLL: Duration = Duration::from_secs(2);
 /// Events read from the log per statement.
 const PAGE: i64 = 500;
+/// Events one pruning statement deletes at most.
+const PRUNE_BATCH: i64 = 5000;
 /// How soon the log is read again while a gap in it waits for a transaction to end.
 const GAP_RECHECK: Duration = Duration::from_millis(5);
 
@@ -81,7 +83,7 @@ impl Default for EventSettings {
             max_per_user: 10,
             max_streams: 1000,
             max_channels: 32,
-            retention: Duration::from_secs(3600),
+            retention: Duration::from_secs(600),
             replay_max: 10_000,
         }
     }
@@ -525,7 +527,13 @@ impl Hub {
                 store::unregister(self.pool(), &id).await?;
             }
         }
-        store::prune(self.pool(), self.settings.retention, 1000).await?;
+        // Batches until one comes back short or a second is spent: the log grows by every
+        // write, and one small batch per tick would fall behind a busy server.
+        let budget = tokio::time::Instant::now() + Duration::from_secs(1);
+        while store::prune(self.pool(), self.settings.retention, PRUNE_BATCH).await?
+            == PRUNE_BATCH as u64
+            && tokio::time::Instant::now() < budget
+        {}
         Ok(())
     }
 }
