@@ -715,3 +715,51 @@ async fn an_event_committed_before_a_lower_one_waits_for_it_and_a_rolled_back_on
         }
     }
 }
+
+#[tokio::test]
+async fn a_subscription_answers_only_its_streams_address_and_ends_when_its_user_leaves_the_account()
+{
+    // B trusts the loopback proxy, so X-Forwarded-For names the client there.
+    let db = TestDb::new().await;
+    let users = seed(&db.pool).await;
+    let a = TestApp::builder()
+        .on(&db)
+        .http_config(feed_config())
+        .spawn()
+        .await;
+    let mut trusting = feed_config();
+    trusting.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    let b = TestApp::builder()
+        .on(&db)
+        .http_config(trusting)
+        .spawn()
+        .await;
+    let (mut s, connect) = subscribe(&a, &ADA, None).await;
+    let id = connect.body["id"].as_str().unwrap();
+    for path in [
+        format!("/event-heartbeat?id={id}"),
+        format!("/event-unregister?id={id}"),
+    ] {
+        let res = b.post(&path).header("X-Forwarded-For", "203.0.113.9").await;
+        assert_eq!(res.status, 403, "{path}: {}", res.text);
+        assert_eq!(
+            res.json()["responseStatus"]["message"],
+            "Invalid User Address"
+        );
+    }
+    let res = b
+        .post(&format!("/event-subscribers/{id}"))
+        .header("X-Forwarded-For", "203.0.113.9")
+        .json(&json!({"unsubscribeChannels": [ACCOUNT]}))
+        .await;
+    assert_eq!(res.status, 403, "{}", res.text);
+    // Still subscribed; then Ada leaves the account: her stream ends.
+    let answer = patch_as_ada(&b, "still subscribed").await;
+    assert_eq!(s.next_of("cmd.SessionChanged").await.body, answer);
+    sqlx::query("DELETE FROM user_accounts WHERE user_id = $1")
+        .bind(&users.ada)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    assert!(s.ends_within(Duration::from_secs(3)).await);
+}
