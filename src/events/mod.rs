@@ -44,6 +44,8 @@ use tokio::sync::{mpsc, watch};
 pub const POLL: Duration = Duration::from_secs(2);
 /// Events read from the log per statement.
 const PAGE: i64 = 500;
+/// Reads of the log on announcements are at least this far apart.
+const READ_INTERVAL: Duration = Duration::from_millis(2);
 /// Events one pruning statement deletes at most.
 const PRUNE_BATCH: i64 = 5000;
 /// How soon the log is read again while a gap in it waits for a transaction to end.
@@ -150,6 +152,9 @@ struct State {
     /// The log has a gap after the cursor: ids given to these transactions (in progress when
     /// the gap was seen) may still commit. Once none of them is in progress, the gap is void.
     waiting: Option<Vec<String>>,
+    /// With no stream here the log is not read: the cursor falls behind, and the next stream
+    /// first moves it to a settled head ([`Hub::settled_head`]).
+    stale: bool,
     /// Counts registrations: a read filtered by the channels of the streams there were is not
     /// enough for a stream added while it ran.
     added: u64,
@@ -173,6 +178,7 @@ impl Hub {
             state: Mutex::new(State {
                 cursor: None,
                 waiting: None,
+                stale: false,
                 added: 0,
                 streams: HashMap::new(),
             }),
@@ -224,7 +230,22 @@ impl Hub {
         if !matches!(started.await, Ok(Ok(_))) {
             return Err(Unavailable::NotListening);
         }
+        let stale = self.state().stale;
+        let head = match stale {
+            true => match tokio::time::timeout(Duration::from_secs(2), self.settled_head()).await {
+                Ok(Ok(head)) => Some(head),
+                _ => return Err(Unavailable::NotListening),
+            },
+            false => None,
+        };
         let mut state = self.state();
+        if let Some(head) = head
+            && state.stale
+        {
+            state.cursor = state.cursor.max(Some(head));
+            state.waiting = None;
+            state.stale = false;
+        }
         if *self.stop.borrow() {
             return Err(Unavailable::NotListening);
         }
@@ -284,6 +305,7 @@ impl Hub {
             };
             backoff = Duration::from_millis(100);
             self.catch_up().await;
+            let mut last_read = tokio::time::Instant::now();
             let mut poll = tokio::time::interval(POLL);
             poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
@@ -306,7 +328,14 @@ impl Hub {
                     }
                     Woke::Tick => self.catch_up().await,
                     Woke::Heard(Ok(Some(_))) => {
-                        // Everything announced meanwhile is read by one catch-up.
+                        // Everything announced meanwhile is read by one catch-up, and reads
+                        // are at least READ_INTERVAL apart: under load one read serves many
+                        // commits.
+                        let since = last_read.elapsed();
+                        if since < READ_INTERVAL {
+                            tokio::time::sleep(READ_INTERVAL - since).await;
+                        }
+                        last_read = tokio::time::Instant::now();
                         while let Some(n) = listener.next_buffered() {
                             if n.channel() == PULSE_CHANNEL {
                                 self.pulse(n.payload());
@@ -336,15 +365,23 @@ impl Hub {
         let mut listener = PgListener::connect_with(self.pool()).await?;
         listener.listen_all([EVENTS_CHANNEL, PULSE_CHANNEL]).await?;
         if self.state().cursor.is_none() {
-            let (head, mut running) = store::start(self.pool()).await?;
-            while !running.is_empty() {
-                tokio::time::sleep(GAP_RECHECK).await;
-                running = store::in_progress(self.pool(), &running).await?;
-            }
+            let head = self.settled_head().await?;
             self.state().cursor.get_or_insert(head);
         }
         self.ready.send_replace(true);
         Ok(listener)
+    }
+
+    /// The newest id, once every transaction of this database in progress when it was read
+    /// (which may still commit a lower one) is over: a position no event can precede later.
+    async fn settled_head(&self) -> Result<i64, sqlx::Error> {
+        let (head, running) = store::start(self.pool()).await?;
+        let mut running = store::in_progress(self.pool(), &running).await?;
+        while !running.is_empty() {
+            tokio::time::sleep(GAP_RECHECK).await;
+            running = store::in_progress(self.pool(), &running).await?;
+        }
+        Ok(head)
     }
 
     /// Reads the log after the cursor, in id order up to the first gap that may still fill,
@@ -353,10 +390,14 @@ impl Hub {
         let mut unfiltered = false;
         loop {
             let (after, added, channels, subscriptions) = {
-                let state = self.state();
+                let mut state = self.state();
                 let Some(after) = state.cursor else {
                     return;
                 };
+                if state.streams.is_empty() {
+                    state.stale = true;
+                    return;
+                }
                 let all = state.streams.values().any(|l| l.channels == Channels::All);
                 let mut channels: Vec<String> = Vec::new();
                 for local in state.streams.values() {
@@ -387,6 +428,20 @@ impl Hub {
             let full = page.events.len() as i64 == PAGE;
             let earlier = self.state().waiting.clone();
             let (ready, waiting) = final_prefix(after, earlier.as_deref(), page);
+            // A gap seen for the first time waits for the transactions of this database still
+            // in progress (of those running when it was read); none: the next read, whose
+            // snapshot sees what they committed, decides.
+            let new_gap = earlier.is_none() || !ready.is_empty();
+            let waiting = match waiting {
+                Some(running) if new_gap => match store::in_progress(self.pool(), &running).await {
+                    Ok(ours) => Some(ours),
+                    Err(e) => {
+                        tracing::warn!(cause = %e, "event feed cannot read the log; retrying");
+                        return;
+                    }
+                },
+                waiting => waiting,
+            };
             let last = ready.last().map_or(after, |e| e.id);
             let prepared: Vec<frames::Prepared> = ready
                 .into_iter()

@@ -66,14 +66,9 @@ pub struct Page {
     pub in_progress: Vec<String>,
 }
 
-/// The transactions in progress in the statement's snapshot (as `xid8` text), less those
-/// known to be another database's (a transaction of this one may be hidden from
-/// `pg_stat_activity`, so only the others are taken out): the ones that may still commit ids
-/// the statement did not see.
-const RUNNING: &str = "ARRAY(SELECT x::text FROM pg_snapshot_xip(pg_current_snapshot()) x
-                WHERE (x::text::numeric % 4294967296)::text NOT IN (
-                    SELECT backend_xid::text FROM pg_stat_activity
-                    WHERE datname IS DISTINCT FROM current_database() AND backend_xid IS NOT NULL))";
+/// The transactions in progress in the statement's snapshot (as `xid8` text, of every
+/// database): those that may still commit ids the statement did not see.
+const RUNNING: &str = "ARRAY(SELECT x::text FROM pg_snapshot_xip(pg_current_snapshot()) x)";
 
 /// Columns before the session's in a log read.
 const FIRST_SESSION_COLUMN: usize = 8;
@@ -154,10 +149,16 @@ pub async fn read(
     Ok(page)
 }
 
-/// Of these transactions (`xid8` text), the ones still in progress.
+/// Of these transactions (`xid8` text), the ones still in progress, less those known to be
+/// another database's (a transaction of this one may be hidden from `pg_stat_activity`, so
+/// only the others are taken out).
 pub async fn in_progress(pool: &PgPool, xids: &[String]) -> Result<Vec<String>, sqlx::Error> {
     sqlx::query_scalar(
-        "SELECT x FROM unnest($1::text[]) x WHERE pg_xact_status(x::xid8) = 'in progress'",
+        "SELECT x FROM unnest($1::text[]) x
+        WHERE pg_xact_status(x::xid8) = 'in progress'
+            AND (x::numeric % 4294967296)::text NOT IN (
+                SELECT backend_xid::text FROM pg_stat_activity
+                WHERE datname IS DISTINCT FROM current_database() AND backend_xid IS NOT NULL)",
     )
     .bind(xids)
     .fetch_all(pool)
