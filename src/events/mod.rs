@@ -164,6 +164,9 @@ struct State {
 /// One instance's side of the feed.
 pub struct Hub {
     pool: PgPool,
+    /// The listening connection's own pool of one (sqlx reconnects through it): the listener
+    /// holds its connection for good, which must not be one of the request pool's.
+    listen: PgPool,
     pub(crate) settings: EventSettings,
     state: Mutex<State>,
     ready: watch::Sender<bool>,
@@ -172,8 +175,14 @@ pub struct Hub {
 
 impl Hub {
     pub fn new(pool: PgPool, settings: EventSettings) -> Hub {
+        let listen = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .max_lifetime(None)
+            .idle_timeout(None)
+            .connect_lazy_with((*pool.connect_options()).clone());
         Hub {
             pool,
+            listen,
             settings,
             state: Mutex::new(State {
                 cursor: None,
@@ -362,7 +371,8 @@ impl Hub {
     /// newest id, once every transaction in progress then (which may commit a lower one) is
     /// over.
     async fn connect(&self) -> Result<PgListener, sqlx::Error> {
-        let mut listener = PgListener::connect_with(self.pool()).await?;
+        let mut listener = PgListener::connect_with(&self.listen).await?;
+        listener.ignore_pool_close_event(true);
         listener.listen_all([EVENTS_CHANNEL, PULSE_CHANNEL]).await?;
         if self.state().cursor.is_none() {
             let head = self.settled_head().await?;
