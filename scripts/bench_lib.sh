@@ -10,6 +10,11 @@ min() { if [ "$1" -lt "$2" ]; then echo "$1"; else echo "$2"; fi; }
 # the command name in field 2 has no spaces here).
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 TICK=$(getconf CLK_TCK)
+# A seed of its own for every wrk run (milliseconds since the epoch, modulo 10^9): a run that
+# replayed an earlier run's random patches on the same data would find every value already
+# stored, and its patches would write nothing (the warm-up's seed used to be the first
+# measured run's, and scripts/scale's with/without runs shared theirs).
+run_seed() { echo $(( $(date +%s%3N) % 1000000000 )); }
 # A free TCP port on loopback.
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 

@@ -16,7 +16,7 @@ use crate::wire::{self, Format};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{FromRequestParts, Path, Request, State};
-use axum::http::{HeaderMap, Method, StatusCode, header, request::Parts};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header, request::Parts};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, MethodRouter, any, get};
 
@@ -132,7 +132,8 @@ async fn run(
             let expect = etag::if_match(&parts.headers);
             let req = input.bind(binding)?;
             let session = sessions::patch_session(state, &user, req, expect).await?;
-            respond_stored(format, op, &session)
+            let tag = etag::of_version(session.version()?);
+            respond_stored(format, op, &session, tag)
         }
         (OpId::GetSession, Some(user)) => {
             let session = sessions::get_session(state, &user, input.bind(binding)?).await?;
@@ -140,7 +141,7 @@ async fn run(
             if etag::none_match(&parts.headers, tag.to_str().unwrap_or_default()) {
                 return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, tag)]).into_response());
             }
-            respond_stored(format, op, &session)
+            respond_stored(format, op, &session, tag)
         }
         (OpId::ListSessions, Some(user)) => {
             let req = input.bind(binding)?;
@@ -159,11 +160,15 @@ async fn run(
     }
 }
 
-/// A session answer, with its version as the ETag.
-fn respond_stored(format: Format, op: &Operation, session: &StoredSession) -> Result<Response> {
+/// A session answer, with its version's entity tag.
+fn respond_stored(
+    format: Format,
+    op: &Operation,
+    session: &StoredSession,
+    tag: HeaderValue,
+) -> Result<Response> {
     let mut res = wire::respond_value(format, op.response, &session.value()?)?;
-    res.headers_mut()
-        .insert(header::ETAG, etag::of_version(session.version()?));
+    res.headers_mut().insert(header::ETAG, tag);
     Ok(res)
 }
 

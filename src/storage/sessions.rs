@@ -10,7 +10,7 @@ use super::auth::{Credential, CredentialKind};
 use crate::contract::sessions::{PatchSession, SessionInfo};
 use crate::contract::{Dto, Slot, TypeDef, Value, WireType};
 use sqlx::postgres::PgRow;
-use sqlx::{PgConnection, PgPool, Row};
+use sqlx::{Column, PgConnection, PgPool, Row};
 use std::borrow::Cow;
 use std::sync::LazyLock;
 
@@ -361,8 +361,8 @@ impl StoredSession {
             let col = self.first + slot.index;
             values.push(match &slot.member.ty {
                 WireType::Bool => Value::Bool(row.try_get(col)?),
-                WireType::Enum(_) => Value::Text(Cow::Borrowed(row.try_get::<&str, _>(col)?)),
-                ty => match row.try_get::<Option<&str>, _>(col)? {
+                WireType::Enum(_) => Value::Text(Cow::Borrowed(text_column::<&str>(row, col)?)),
+                ty => match text_column::<Option<&str>>(row, col)? {
                     None => Value::Null,
                     Some(t) if is_composite(ty) => Value::Json(Cow::Borrowed(t)),
                     Some(t) => Value::Text(Cow::Borrowed(t)),
@@ -371,6 +371,30 @@ impl StoredSession {
             Ok::<(), sqlx::Error>(())
         })?;
         Ok(Value::Object(values))
+    }
+}
+
+/// The OID of `text` (what `&str` reads without conversion).
+static TEXT_OID: LazyLock<Option<sqlx::postgres::types::Oid>> =
+    LazyLock::new(|| <&str as sqlx::Type<sqlx::Postgres>>::type_info().oid());
+
+/// Reads text column `col` of `row`. sqlx's checked `try_get` builds its list of compatible
+/// types (one of them by name) on every call, which was a third of reading a session row
+/// (callgrind, GET: 6.6 K of 20 K instructions). A `text` column, as every one read here is,
+/// is recognised by one OID comparison and read unchecked; a column of any other type takes
+/// the checked read and fails as it always did.
+fn text_column<'r, T>(row: &'r PgRow, col: usize) -> Result<T, sqlx::Error>
+where
+    T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
+{
+    let is_text = row
+        .columns()
+        .get(col)
+        .is_some_and(|c| c.type_info().oid() == *TEXT_OID);
+    if is_text {
+        row.try_get_unchecked(col)
+    } else {
+        row.try_get(col)
     }
 }
 

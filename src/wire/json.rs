@@ -209,7 +209,7 @@ impl<'de> Visitor<'de> for ObjectSeed {
 }
 
 /// A key, borrowed from the body when it has no escapes.
-struct Key;
+pub(crate) struct Key;
 
 impl<'de> DeserializeSeed<'de> for Key {
     type Value = Cow<'de, str>;

@@ -1,7 +1,7 @@
 //! Property tests: any SessionInfo survives JSON and DataContract XML write → read unchanged;
 //! any PatchSession applied to any stored session changes exactly the fields it names (through
 //! storage and through the HTTP server); the JSON written straight from a row is the typed
-//! JSON; negotiation only ever shortens a path.
+//! JSON, and so is the XML written from the stored form; negotiation only ever shortens a path.
 
 use crate::helpers::contract::{self, SessionInfo};
 use crate::helpers::internals;
@@ -49,6 +49,17 @@ fn any_session_info_survives_xml_write_then_read() {
         .run(&contract::session_info(), |s| {
             let back = contract::xml_write_then_read(&s).map_err(TestCaseError::fail)?;
             prop_assert_eq!(back, s);
+            Ok(())
+        })
+        .unwrap();
+}
+
+#[test]
+fn any_session_info_in_xml_from_its_stored_form_is_the_typed_xml() {
+    runner()
+        .run(&contract::session_info(), |s| {
+            let (stored, typed) = contract::xml_from_stored_and_typed(&s);
+            prop_assert_eq!(stored, typed);
             Ok(())
         })
         .unwrap();

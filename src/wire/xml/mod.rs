@@ -10,6 +10,7 @@
 mod error;
 mod gate;
 mod read;
+mod stored;
 mod write;
 
 pub use error::XmlError;

@@ -41,12 +41,14 @@ pub fn write(out: &mut Vec<u8>, ty: &'static TypeDef, value: &Value<'_>) -> Resu
     out.extend_from_slice(b"\" xmlns=\"");
     out.extend_from_slice(ty.xml_namespace.as_bytes());
     out.extend_from_slice(b"\">");
-    let scope = Scope {
-        default_ns: ty.xml_namespace,
+    let root = Composite {
         prefix: None,
+        name: ty.name,
+        content: Scope::root(ty),
+        depth: 1,
     };
-    write_members(out, ty, values, scope, 1)?;
-    end_tag(out, None, ty.name);
+    write_members(out, &root, ty, values)?;
+    root.end(out);
     Ok(())
 }
 
@@ -57,13 +59,21 @@ pub fn write_dto<T: crate::contract::Dto>(out: &mut Vec<u8>, dto: &T) -> Result<
 
 /// The namespaces in scope where an element is written.
 #[derive(Clone, Copy)]
-struct Scope {
+pub(super) struct Scope {
     default_ns: &'static str,
     /// The `d{depth}p1` prefix in scope, if any: (namespace, depth it was declared at).
     prefix: Option<(&'static str, usize)>,
 }
 
 impl Scope {
+    /// Inside the root element of a document of `ty`.
+    pub(super) fn root(ty: &'static TypeDef) -> Scope {
+        Scope {
+            default_ns: ty.xml_namespace,
+            prefix: None,
+        }
+    }
+
     /// How an element in namespace `ns` is named here: with the in-scope prefix, or plain (with
     /// an `xmlns` switch when `ns` is not the default), and the scope its content sees.
     fn name(self, ns: &'static str) -> (Option<usize>, bool, Scope) {
@@ -84,13 +94,167 @@ impl Scope {
     }
 }
 
-/// The members of an object whose element is at `depth`.
+/// One member (or collection item) element about to be written, named `name` in namespace
+/// `ns` at `depth`: how it is qualified where it stands. Both writers go through it: this
+/// one from [`Value`]s, [`super::stored`] from the stored JSON of a composite.
+#[derive(Clone, Copy)]
+pub(super) struct Element {
+    name: &'static str,
+    ns: &'static str,
+    /// The in-scope `d{depth}p1` prefix that names it, if any.
+    prefix: Option<usize>,
+    /// Whether it needs its own `xmlns="…"`.
+    switch: bool,
+    /// The scope its content sees.
+    inner: Scope,
+    depth: usize,
+}
+
+impl Element {
+    pub(super) fn new(name: &'static str, ns: &'static str, scope: Scope, depth: usize) -> Element {
+        let (prefix, switch, inner) = scope.name(ns);
+        Element {
+            name,
+            ns,
+            prefix,
+            switch,
+            inner,
+            depth,
+        }
+    }
+
+    pub(super) fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn xmlns(&self, out: &mut Vec<u8>) {
+        if self.switch {
+            out.extend_from_slice(b" xmlns=\"");
+            out.extend_from_slice(self.ns.as_bytes());
+            out.push(b'"');
+        }
+    }
+
+    /// A scalar member of wire type `ty`: `None` is nil; text is escaped, enum names,
+    /// booleans and integers are written as they are (plain ASCII words).
+    pub(super) fn scalar(&self, out: &mut Vec<u8>, ty: &WireType, text: Option<&str>) {
+        open_tag(out, self.prefix, self.name);
+        let Some(text) = text else {
+            out.extend_from_slice(b" i:nil=\"true\"");
+            self.xmlns(out);
+            out.extend_from_slice(b" />");
+            return;
+        };
+        self.xmlns(out);
+        out.push(b'>');
+        if matches!(ty, WireType::Text) {
+            escape_text(out, text);
+        } else {
+            out.extend_from_slice(text.as_bytes());
+        }
+        end_tag(out, self.prefix, self.name);
+    }
+
+    /// Opens a composite member (list, map, object) of wire type `ty` up to the end of its
+    /// attributes; the [`Composite`] then writes its nil, empty or full form.
+    pub(super) fn open(&self, out: &mut Vec<u8>, ty: &'static WireType) -> Composite {
+        let item_ns = content_namespace(ty);
+        let inner = self.inner;
+        // The content's namespace: unprefixed when it is this element's default, the
+        // in-scope prefix when that is bound to it, else a new prefix for this depth.
+        let in_scope =
+            item_ns == inner.default_ns || inner.prefix.is_some_and(|(p, _)| p == item_ns);
+        let content = if in_scope {
+            inner
+        } else {
+            Scope {
+                default_ns: inner.default_ns,
+                prefix: Some((item_ns, self.depth)),
+            }
+        };
+        open_tag(out, self.prefix, self.name);
+        self.xmlns(out);
+        if !in_scope {
+            out.extend_from_slice(b" xmlns:");
+            push_prefix(out, self.depth);
+            out.extend_from_slice(b"=\"");
+            out.extend_from_slice(item_ns.as_bytes());
+            out.push(b'"');
+        }
+        Composite {
+            prefix: self.prefix,
+            name: self.name,
+            content,
+            depth: self.depth,
+        }
+    }
+}
+
+/// A composite element whose start tag is open (attributes written, `>` not yet).
+pub(super) struct Composite {
+    prefix: Option<usize>,
+    name: &'static str,
+    content: Scope,
+    depth: usize,
+}
+
+impl Composite {
+    pub(super) fn nil(self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b" i:nil=\"true\" />");
+    }
+
+    /// An empty list or map.
+    pub(super) fn empty(self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b" />");
+    }
+
+    /// Ends the start tag: the content follows.
+    pub(super) fn start(&self, out: &mut Vec<u8>) {
+        out.push(b'>');
+    }
+
+    pub(super) fn end(self, out: &mut Vec<u8>) {
+        end_tag(out, self.prefix, self.name);
+    }
+
+    /// The element of one item of a collection, as .NET names it: the item type's contract
+    /// name in its namespace.
+    pub(super) fn item(&self, ty: &'static WireType) -> Element {
+        let (name, ns) = item_contract(ty);
+        Element::new(name, ns, self.content, self.depth + 1)
+    }
+
+    /// The element of an object's member, in its declaring type's namespace.
+    pub(super) fn member(&self, slot: &Slot) -> Element {
+        Element::new(
+            slot.member.name,
+            slot.owner.xml_namespace,
+            self.content,
+            self.depth + 1,
+        )
+    }
+
+    /// One entry of a `Dictionary<string,string>`.
+    pub(super) fn entry(&self, out: &mut Vec<u8>, key: &str, value: &str) {
+        let (p, _, _) = self.content.name(NS_ARRAYS);
+        open_tag(out, p, "KeyValueOfstringstring");
+        out.push(b'>');
+        for (n, text) in [("Key", key), ("Value", value)] {
+            open_tag(out, p, n);
+            out.push(b'>');
+            escape_text(out, text);
+            end_tag(out, p, n);
+        }
+        end_tag(out, p, "KeyValueOfstringstring");
+    }
+}
+
+/// The members of an object, in DataContract order, inside its open element.
 fn write_members(
     out: &mut Vec<u8>,
+    object: &Composite,
     ty: &'static TypeDef,
     values: &[Value<'_>],
-    scope: Scope,
-    depth: usize,
 ) -> Result<(), ShapeError> {
     if values.len() != ty.len() {
         return Err(ShapeError(ty.name.to_string()));
@@ -98,147 +262,85 @@ fn write_members(
     ty.try_for_each_xml_slot(&mut |slot: Slot| {
         write_member(
             out,
-            slot.member.name,
-            slot.owner.xml_namespace,
+            object.member(&slot),
             &slot.member.ty,
             &values[slot.index],
-            scope,
-            depth + 1,
         )
     })
 }
 
-/// One member element at `depth`, named `name` in namespace `ns`.
+/// One member (or item) element holding `value` of wire type `ty`.
 fn write_member(
     out: &mut Vec<u8>,
-    name: &'static str,
-    ns: &'static str,
+    element: Element,
     ty: &'static WireType,
     value: &Value<'_>,
-    scope: Scope,
-    depth: usize,
 ) -> Result<(), ShapeError> {
-    let (prefix, switch, inner) = scope.name(ns);
-    let xmlns = |out: &mut Vec<u8>| {
-        if switch {
-            out.extend_from_slice(b" xmlns=\"");
-            out.extend_from_slice(ns.as_bytes());
-            out.push(b'"');
-        }
-    };
-    // A stored list arrives as its JSON: read it (borrowing) and write that.
     if let Value::Json(text) = value {
-        let parsed = json::read_member(ty, text).map_err(|e| ShapeError(format!("{name}: {e}")))?;
-        return write_member(out, name, ns, ty, &parsed, scope, depth);
+        return write_stored(out, element, ty, text);
     }
     match ty {
         WireType::Text | WireType::Bool | WireType::Int | WireType::Enum(_) => {
-            let text: &str = match value {
-                Value::Null => {
-                    open_tag(out, prefix, name);
-                    out.extend_from_slice(b" i:nil=\"true\"");
-                    xmlns(out);
-                    out.extend_from_slice(b" />");
-                    return Ok(());
-                }
-                Value::Bool(true) => "true",
-                Value::Bool(false) => "false",
-                Value::Text(t) => t,
-                _ => return Err(ShapeError(name.to_string())),
+            let text: Option<&str> = match value {
+                Value::Null => None,
+                Value::Bool(true) => Some("true"),
+                Value::Bool(false) => Some("false"),
+                Value::Text(t) => Some(t),
+                _ => return Err(ShapeError(element.name.to_string())),
             };
-            open_tag(out, prefix, name);
-            xmlns(out);
-            out.push(b'>');
-            if matches!(ty, WireType::Text) {
-                escape_text(out, text);
-            } else {
-                // Enum names and booleans are plain ASCII words.
-                out.extend_from_slice(text.as_bytes());
-            }
-            end_tag(out, prefix, name);
+            element.scalar(out, ty, text);
         }
         WireType::List(_) | WireType::StringMap | WireType::Object(_) => {
-            let item_ns = content_namespace(ty);
-            // The content's namespace: unprefixed when it is this element's default, the
-            // in-scope prefix when that is bound to it, else a new prefix for this depth.
-            let in_scope =
-                item_ns == inner.default_ns || inner.prefix.is_some_and(|(p, _)| p == item_ns);
-            let (decl, content) = if in_scope {
-                (false, inner)
-            } else {
-                (
-                    true,
-                    Scope {
-                        default_ns: inner.default_ns,
-                        prefix: Some((item_ns, depth)),
-                    },
-                )
-            };
-            let attrs = |out: &mut Vec<u8>| {
-                xmlns(out);
-                if decl {
-                    out.extend_from_slice(b" xmlns:");
-                    push_prefix(out, depth);
-                    out.extend_from_slice(b"=\"");
-                    out.extend_from_slice(item_ns.as_bytes());
-                    out.push(b'"');
-                }
-            };
-            open_tag(out, prefix, name);
-            attrs(out);
+            let composite = element.open(out, ty);
             match (ty, value) {
-                (_, Value::Null) => out.extend_from_slice(b" i:nil=\"true\" />"),
-                (WireType::List(_), Value::List(items)) if items.is_empty() => {
-                    out.extend_from_slice(b" />")
-                }
+                (_, Value::Null) => composite.nil(out),
+                (WireType::List(_), Value::List(items)) if items.is_empty() => composite.empty(out),
                 (WireType::StringMap, Value::Map(entries)) if entries.is_empty() => {
-                    out.extend_from_slice(b" />")
+                    composite.empty(out)
                 }
                 (WireType::List(item), Value::List(items)) => {
-                    out.push(b'>');
+                    composite.start(out);
                     for v in items {
-                        write_item(out, item, v, content, depth + 1)?;
+                        write_member(out, composite.item(item), item, v)?;
                     }
-                    end_tag(out, prefix, name);
+                    composite.end(out);
                 }
                 (WireType::StringMap, Value::Map(entries)) => {
-                    out.push(b'>');
-                    let (p, _, _) = content.name(NS_ARRAYS);
+                    composite.start(out);
                     for (k, v) in entries {
-                        open_tag(out, p, "KeyValueOfstringstring");
-                        out.push(b'>');
-                        for (n, text) in [("Key", k), ("Value", v)] {
-                            open_tag(out, p, n);
-                            out.push(b'>');
-                            escape_text(out, text);
-                            end_tag(out, p, n);
-                        }
-                        end_tag(out, p, "KeyValueOfstringstring");
+                        composite.entry(out, k, v);
                     }
-                    end_tag(out, prefix, name);
+                    composite.end(out);
                 }
                 (WireType::Object(td), Value::Object(values)) => {
-                    out.push(b'>');
-                    write_members(out, td, values, content, depth)?;
-                    end_tag(out, prefix, name);
+                    composite.start(out);
+                    write_members(out, &composite, td, values)?;
+                    composite.end(out);
                 }
-                _ => return Err(ShapeError(name.to_string())),
+                _ => return Err(ShapeError(element.name.to_string())),
             }
         }
     }
     Ok(())
 }
 
-/// One item of a collection, as .NET names it: the item type's contract name in its namespace.
-fn write_item(
+/// A stored composite, arriving as its JSON: streamed into XML by [`super::stored`]; what
+/// that declines (JSON this server does not write: unknown or repeated keys, and the like)
+/// is read into values first, as any JSON body is, and written from those.
+fn write_stored(
     out: &mut Vec<u8>,
+    element: Element,
     ty: &'static WireType,
-    value: &Value<'_>,
-    scope: Scope,
-    depth: usize,
+    json: &str,
 ) -> Result<(), ShapeError> {
-    let (name, ns) = item_contract(ty);
-    write_member(out, name, ns, ty, value, scope, depth)
+    let mark = out.len();
+    if super::stored::write(out, element, ty, json).is_ok() {
+        return Ok(());
+    }
+    out.truncate(mark);
+    let parsed =
+        json::read_member(ty, json).map_err(|e| ShapeError(format!("{}: {e}", element.name)))?;
+    write_member(out, element, ty, &parsed)
 }
 
 /// The namespace of what goes inside a composite member's element.
@@ -252,9 +354,14 @@ fn content_namespace(ty: &'static WireType) -> &'static str {
 }
 
 fn push_prefix(out: &mut Vec<u8>, depth: usize) {
-    out.push(b'd');
-    out.extend_from_slice(depth.to_string().as_bytes());
-    out.extend_from_slice(b"p1");
+    // Every item of a collection in another namespace names one: no String per prefix.
+    if depth < 10 {
+        out.extend_from_slice(&[b'd', b'0' + depth as u8, b'p', b'1']);
+    } else {
+        out.push(b'd');
+        out.extend_from_slice(depth.to_string().as_bytes());
+        out.extend_from_slice(b"p1");
+    }
 }
 
 fn open_tag(out: &mut Vec<u8>, prefix: Option<usize>, name: &str) {

@@ -133,6 +133,20 @@ pub fn xml_write_then_read(s: &SessionInfo) -> Result<SessionInfo, String> {
         .map_err(|e| format!("{}: {}", e.message, String::from_utf8_lossy(&out)))
 }
 
+/// `s` as DataContract XML written from its stored form (the composites as their JSON, as a
+/// row hands them out), and as written from the typed value.
+pub fn xml_from_stored_and_typed(s: &SessionInfo) -> (String, String) {
+    let stored =
+        voice_api::wire::json::composites_as_json(SessionInfo::TYPE, s.to_object()).unwrap();
+    let mut out = Vec::new();
+    voice_api::wire::xml::write(&mut out, SessionInfo::TYPE, &stored).unwrap();
+    let typed = voice_api::wire::to_xml(s);
+    (
+        String::from_utf8(out).unwrap(),
+        String::from_utf8(typed).unwrap(),
+    )
+}
+
 /// A SessionInfo in the API's JSON form.
 pub fn session_info_from_json(text: &str) -> SessionInfo {
     voice_api::wire::from_json(text).unwrap_or_else(|e| panic!("{}: {text}", e.message))
