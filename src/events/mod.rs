@@ -200,6 +200,15 @@ impl Hub {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// No stream here (the log is then not read, see [`State::stale`]).
+    fn idle(&self) -> bool {
+        let mut state = self.state();
+        if state.streams.is_empty() {
+            state.stale = true;
+        }
+        state.stale
+    }
+
     /// Streams this instance serves now.
     pub fn streams(&self) -> usize {
         self.state().streams.len()
@@ -336,6 +345,15 @@ impl Hub {
                         self.pulse(n.payload())
                     }
                     Woke::Tick => self.catch_up().await,
+                    // No stream here: nothing to read (the next stream starts at a settled
+                    // head), and no timer either.
+                    Woke::Heard(Ok(Some(_))) if self.idle() => {
+                        while let Some(n) = listener.next_buffered() {
+                            if n.channel() == PULSE_CHANNEL {
+                                self.pulse(n.payload());
+                            }
+                        }
+                    }
                     Woke::Heard(Ok(Some(_))) => {
                         // Everything announced meanwhile is read by one catch-up, and reads
                         // are at least READ_INTERVAL apart: under load one read serves many
