@@ -93,6 +93,12 @@ CREATE TABLE event_subscriptions (
     -- ServiceStack's subscription Meta as JSON (userId, displayName, channels, ...): the body
     -- of its join, leave and update events and of GetEventSubscribers' answer.
     meta           text NOT NULL,
+    -- The credential the stream was opened with (`storage::auth::Credential::parts` and its
+    -- kind's index): a stream ends when it is no longer valid (logout, revoked key, changed
+    -- password).
+    credential_kind    smallint NOT NULL,
+    credential_id      text NOT NULL,
+    credential_stamp   bigint,
     created_at     timestamptz NOT NULL DEFAULT now(),
     last_pulse_at  timestamptz NOT NULL DEFAULT now()
 );

@@ -58,6 +58,7 @@ pub async fn event_stream(State(state): State<AppState>, req: Request) -> Result
         user_address: &address,
         channels: &channels,
         meta: &meta,
+        credential: &principal.credential,
     };
     let max = i64::try_from(hub.settings.max_per_user).unwrap_or(i64::MAX);
     if let Err(Refused::TooMany) = store::subscribe(&state.pool, &new, max).await? {

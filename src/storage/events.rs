@@ -3,6 +3,7 @@
 //! triggers (`migrations/0008_session_events.sql`) in the transaction of the change itself;
 //! subscription events are written here, in the transaction that changes the subscription.
 
+use super::auth::{Credential, CredentialKind};
 use super::sessions::{StoredSession, select_list};
 use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Row};
@@ -242,6 +243,7 @@ pub struct NewSubscription<'a> {
     pub user_address: &'a str,
     pub channels: &'a [String],
     pub meta: &'a str,
+    pub credential: &'a Credential,
 }
 
 /// Why a subscription was not stored.
@@ -273,9 +275,9 @@ pub async fn subscribe(
     }
     sqlx::query(
         "WITH added AS (
-            INSERT INTO event_subscriptions
-                (id, user_id, user_name, display_name, user_address, channels, meta)
-            VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id, channels, meta)
+            INSERT INTO event_subscriptions (id, user_id, user_name, display_name,
+                user_address, channels, meta, credential_kind, credential_id, credential_stamp)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id, channels, meta)
         INSERT INTO event_log (kind, channels, subscription, now_channels, body)
         SELECT 'join', channels, id, channels, meta FROM added",
     )
@@ -286,6 +288,9 @@ pub async fn subscribe(
     .bind(sub.user_address)
     .bind(sub.channels)
     .bind(sub.meta)
+    .bind(sub.credential.kind().index() as i16)
+    .bind(sub.credential.parts().0)
+    .bind(sub.credential.parts().1)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -350,22 +355,40 @@ pub async fn expire(pool: &PgPool, idle: Duration) -> Result<Vec<String>, sqlx::
         .await
 }
 
-/// Of these subscriptions, the ones that may no longer stream: gone from the table, or whose
-/// user may no longer act in one of its channels (left an account, lost the administrator
-/// role: `*` is an administrator's alone).
-pub async fn revoked(pool: &PgPool, ids: &[String]) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar(
+/// Of these subscriptions, the ones that may no longer stream: gone from the table, opened
+/// with a credential no longer valid (logged out, key revoked, password changed), or whose user
+/// may no longer act in one of its channels (left an account, lost the administrator role:
+/// `*` is an administrator's alone).
+static REVOKED_SQL: LazyLock<String> = LazyLock::new(|| {
+    let valid: Vec<String> = CredentialKind::ALL
+        .iter()
+        .map(|kind| {
+            format!(
+                "WHEN {} THEN EXISTS (SELECT 1 FROM ({}) p WHERE p.id = s.user_id)",
+                kind.index(),
+                kind.principal_of("s.credential_id", "s.credential_stamp")
+            )
+        })
+        .collect();
+    format!(
         "SELECT l.id FROM unnest($1::text[]) AS l(id)
         WHERE NOT EXISTS (
             SELECT 1 FROM event_subscriptions s JOIN users u ON u.id = s.user_id
-            WHERE s.id = l.id AND ('SystemAdministrator' = ANY (u.roles) OR NOT EXISTS (
-                SELECT 1 FROM unnest(s.channels) c(name) WHERE NOT EXISTS (
-                    SELECT 1 FROM user_accounts ua
-                    WHERE ua.user_id = s.user_id AND ua.account_id = c.name))))",
+            WHERE s.id = l.id
+                AND CASE s.credential_kind {} ELSE false END
+                AND ('SystemAdministrator' = ANY (u.roles) OR NOT EXISTS (
+                    SELECT 1 FROM unnest(s.channels) c(name) WHERE NOT EXISTS (
+                        SELECT 1 FROM user_accounts ua
+                        WHERE ua.user_id = s.user_id AND ua.account_id = c.name))))",
+        valid.join(" ")
     )
-    .bind(ids)
-    .fetch_all(pool)
-    .await
+});
+
+pub async fn revoked(pool: &PgPool, ids: &[String]) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(&REVOKED_SQL)
+        .bind(ids)
+        .fetch_all(pool)
+        .await
 }
 
 /// Sets a subscription's channels and Meta and logs the update, to the old channels and the

@@ -763,3 +763,31 @@ async fn a_subscription_answers_only_its_streams_address_and_ends_when_its_user_
         .unwrap();
     assert!(s.ends_within(Duration::from_secs(3)).await);
 }
+
+#[tokio::test]
+async fn a_stream_ends_when_its_credential_does_logout_or_a_revoked_key() {
+    let (db, a, b, _users) = two_instances(feed_config()).await;
+    // A login session, logged out on the other instance.
+    let login = a.login(&ADA, false).await;
+    let mut s = Stream::open(stream_call(&a, None).with_login(&login)).await;
+    assert_eq!(s.next().await.selector, "cmd.onConnect");
+    let answer = patch_as_ada(&b, "while signed in").await;
+    assert_eq!(s.next_of("cmd.SessionChanged").await.body, answer);
+    assert_eq!(b.logout().with_login(&login).await.status, 200);
+    assert!(
+        s.ends_within(Duration::from_secs(3)).await,
+        "logged out, still streaming"
+    );
+    // An API key, revoked with the CLI.
+    let (key, id) = crate::helpers::binary::add_api_key(&db.url, ADA.email, "wallboard");
+    let mut s = Stream::open(stream_call(&a, None).bearer(&key)).await;
+    assert_eq!(s.next().await.selector, "cmd.onConnect");
+    crate::helpers::binary::voice_api(&db.url, &["apikey", "revoke", &id], None).ok();
+    assert!(
+        s.ends_within(Duration::from_secs(3)).await,
+        "revoked, still streaming"
+    );
+    // Basic credentials stay valid: that stream goes on.
+    let (mut kept, _) = subscribe(&a, &ADA, None).await;
+    assert!(!kept.ends_within(Duration::from_millis(600)).await);
+}
