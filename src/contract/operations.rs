@@ -138,12 +138,18 @@ pub const PREDEFINED_ROUTES: &[&str] = &["/api/{op}", "/json/reply/{op}", "/xml/
 pub const HEALTH_ROUTES: &[&str] = &["/health/live", "/health/ready"];
 /// ServiceStack's Server Events paths (`crate::events`), outside the operation table as
 /// ServiceStack keeps them out of its metadata.
+pub const EVENT_STREAM: &str = "/event-stream";
+pub const EVENT_HEARTBEAT: &str = "/event-heartbeat";
+pub const EVENT_UNREGISTER: &str = "/event-unregister";
+pub const EVENT_SUBSCRIBERS: &str = "/event-subscribers";
+/// UpdateEventSubscriber's custom route (`{id}` the subscription).
+pub const EVENT_SUBSCRIBER: &str = "/event-subscribers/{id}";
 pub const EVENT_ROUTES: &[&str] = &[
-    "/event-stream",
-    "/event-heartbeat",
-    "/event-unregister",
-    "/event-subscribers",
-    "/event-subscribers/{id}",
+    EVENT_STREAM,
+    EVENT_HEARTBEAT,
+    EVENT_UNREGISTER,
+    EVENT_SUBSCRIBERS,
+    EVENT_SUBSCRIBER,
 ];
 /// The service's description of itself: metadata pages and Add ServiceStack Reference
 /// (`crate::metadata`). Listed here so `/Types/TypeScript` routes as ServiceStack routes it.

@@ -9,10 +9,11 @@
 
 use super::{Hub, stream};
 use crate::AppState;
-use crate::auth::{self, Principal};
+use crate::auth::{self, Principal, SYSTEM_ADMINISTRATOR};
 use crate::contract::events::{
     GetEventSubscribers, UpdateEventSubscriber, UpdateEventSubscriberResponse,
 };
+use crate::contract::operations as paths;
 use crate::error::{ApiError, Result};
 use crate::http::{Binding, RequestInput};
 use crate::storage::auth::{self as users, UserInfo};
@@ -24,22 +25,16 @@ use axum::http::{StatusCode, header, request::Parts};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 
-/// ServiceStack's paths of the feed.
-pub const STREAM_PATH: &str = "/event-stream";
-pub const HEARTBEAT_PATH: &str = "/event-heartbeat";
-pub const UNREGISTER_PATH: &str = "/event-unregister";
-pub const SUBSCRIBERS_PATH: &str = "/event-subscribers";
-
 /// Most subscribers one GetEventSubscribers lists.
 const MAX_LISTED: i64 = 1000;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route(STREAM_PATH, get(stream::event_stream))
-        .route(HEARTBEAT_PATH, any(heartbeat))
-        .route(UNREGISTER_PATH, any(unregister))
-        .route(SUBSCRIBERS_PATH, get(subscribers_route))
-        .route("/event-subscribers/{id}", post(update_route))
+        .route(paths::EVENT_STREAM, get(stream::event_stream))
+        .route(paths::EVENT_HEARTBEAT, any(heartbeat))
+        .route(paths::EVENT_UNREGISTER, any(unregister))
+        .route(paths::EVENT_SUBSCRIBERS, get(subscribers_route))
+        .route(paths::EVENT_SUBSCRIBER, post(update_route))
 }
 
 /// The feed's operations on the predefined routes; the request back when `name` is not one
@@ -63,7 +58,7 @@ pub async fn predefined(
 /// (a SystemAdministrator: any); none, or `*`, means all of the user's accounts (for a
 /// SystemAdministrator, `*` stays: every account).
 pub(crate) fn allowed(hub: &Hub, user: &UserInfo, asked: Vec<String>) -> Result<Vec<String>> {
-    let admin = user.roles.iter().any(|r| r == "SystemAdministrator");
+    let admin = user.roles.iter().any(|r| r == SYSTEM_ADMINISTRATOR);
     let accounts: Vec<String> = user.accounts.iter().map(|(id, _)| id.clone()).collect();
     scope(hub, admin, &accounts, asked)
 }
@@ -98,17 +93,38 @@ fn scope(hub: &Hub, admin: bool, accounts: &[String], asked: Vec<String>) -> Res
             "You act in no account: there is no channel you may join",
         ));
     }
-    if out.len() > hub.settings.max_channels {
+    at_most_channels(hub, "channels", &out)?;
+    Ok(out)
+}
+
+/// A subscription's channels within the limit; `field` names the request member.
+fn at_most_channels(hub: &Hub, field: &str, channels: &[String]) -> Result<()> {
+    let max = hub.settings.max_channels;
+    if channels.len() > max {
         return Err(ApiError::validation(
-            "channels",
+            field,
             "InvalidLength",
-            format!(
-                "At most {} channels per subscription",
-                hub.settings.max_channels
-            ),
+            format!("At most {max} channels per subscription"),
         ));
     }
-    Ok(out)
+    Ok(())
+}
+
+/// The caller and who they are now, or 401: the stream and the subscriber list need both.
+pub(crate) async fn signed_in(
+    state: &AppState,
+    parts: &mut Parts,
+) -> Result<(Principal, UserInfo)> {
+    let principal = Principal::from_request_parts(parts, state).await?;
+    let user = users::resolve(&state.pool, &principal.credential)
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("Not Authenticated"))?;
+    Ok((principal, user))
+}
+
+/// ServiceStack's answer for a subscription id it does not know.
+fn missing(id: &str) -> ApiError {
+    ApiError::not_found(format!("Subscription '{id}' does not exist"))
 }
 
 /// A channel name as ServiceStack allows one (no separators), of a sensible length.
@@ -132,11 +148,12 @@ fn check_name(channel: &str) -> Result<()> {
 /// The subscription `id` names, if the request comes from where its stream does.
 async fn owned(state: &AppState, parts: &Parts, id: Option<&str>) -> Result<Subscription> {
     let id = id.unwrap_or("");
-    let missing = || ApiError::not_found(format!("Subscription '{id}' does not exist"));
     if id.is_empty() || id.len() > 64 {
-        return Err(missing());
+        return Err(missing(id));
     }
-    let sub = store::find(&state.pool, id).await?.ok_or_else(missing)?;
+    let sub = store::find(&state.pool, id)
+        .await?
+        .ok_or_else(|| missing(id))?;
     let from = auth::client_of(parts);
     if sub
         .user_address
@@ -161,10 +178,7 @@ async fn heartbeat(State(state): State<AppState>, req: Request) -> Result<Respon
     let id = query_id(&parts);
     let sub = owned(&state, &parts, id.as_deref()).await?;
     if !store::pulse(&state.pool, &sub.id).await? {
-        return Err(ApiError::not_found(format!(
-            "Subscription '{}' does not exist",
-            sub.id
-        )));
+        return Err(missing(&sub.id));
     }
     Ok(StatusCode::OK.into_response())
 }
@@ -201,7 +215,7 @@ async fn update(
     let sub = owned(state, &parts, dto.id.as_deref()).await?;
     let (admin, accounts) = store::scope_of(&state.pool, &sub.user_id)
         .await?
-        .ok_or_else(|| ApiError::not_found(format!("Subscription '{}' does not exist", sub.id)))?;
+        .ok_or_else(|| missing(&sub.id))?;
     let leave = dto.unsubscribe_channels.unwrap_or_default();
     let mut channels: Vec<String> = sub
         .channels
@@ -217,22 +231,10 @@ async fn update(
             }
         }
     }
-    if channels.len() > state.events.settings.max_channels {
-        return Err(ApiError::validation(
-            "subscribeChannels",
-            "InvalidLength",
-            format!(
-                "At most {} channels per subscription",
-                state.events.settings.max_channels
-            ),
-        ));
-    }
+    at_most_channels(&state.events, "subscribeChannels", &channels)?;
     let meta = super::frames::extend_map(&sub.meta, &[("channels", &channels.join(","))]);
     if !store::update_channels(&state.pool, &sub.id, &channels, &meta).await? {
-        return Err(ApiError::not_found(format!(
-            "Subscription '{}' does not exist",
-            sub.id
-        )));
+        return Err(missing(&sub.id));
     }
     wire::respond(format, &UpdateEventSubscriberResponse::default())
 }
@@ -254,10 +256,7 @@ async fn subscribers(
     binding: Binding<'_>,
 ) -> Result<Response> {
     let (mut parts, body) = req.into_parts();
-    let principal = Principal::from_request_parts(&mut parts, state).await?;
-    let user = users::resolve(&state.pool, &principal.credential)
-        .await?
-        .ok_or_else(|| ApiError::unauthorized("Not Authenticated"))?;
+    let (_, user) = signed_in(state, &mut parts).await?;
     let input = RequestInput::read(&parts, body, state.config.max_body_bytes).await?;
     let dto: GetEventSubscribers = input.bind(binding)?;
     let asked: Vec<String> = dto

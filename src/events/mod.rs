@@ -209,11 +209,6 @@ impl Hub {
         state.stale
     }
 
-    /// Streams this instance serves now.
-    pub fn streams(&self) -> usize {
-        self.state().streams.len()
-    }
-
     /// Listens, fans out and keeps house until [`Hub::shutdown`]. Started by
     /// [`crate::server::run`].
     pub async fn run(self: std::sync::Arc<Self>) {
@@ -348,11 +343,7 @@ impl Hub {
                     // No stream here: nothing to read (the next stream starts at a settled
                     // head), and no timer either.
                     Woke::Heard(Ok(Some(_))) if self.idle() => {
-                        while let Some(n) = listener.next_buffered() {
-                            if n.channel() == PULSE_CHANNEL {
-                                self.pulse(n.payload());
-                            }
-                        }
+                        self.drain(&mut listener);
                     }
                     Woke::Heard(Ok(Some(_))) => {
                         // Everything announced meanwhile is read by one catch-up, and reads
@@ -363,11 +354,7 @@ impl Hub {
                             tokio::time::sleep(READ_INTERVAL - since).await;
                         }
                         last_read = tokio::time::Instant::now();
-                        while let Some(n) = listener.next_buffered() {
-                            if n.channel() == PULSE_CHANNEL {
-                                self.pulse(n.payload());
-                            }
-                        }
+                        self.drain(&mut listener);
                         self.catch_up().await;
                     }
                     // The connection was lost and re-established: announcements may have been
@@ -515,7 +502,6 @@ impl Hub {
             return true;
         }
         state.waiting = waiting;
-        let mut dropped: Vec<(String, &'static str)> = Vec::new();
         for event in events {
             if let Some(sub) = &event.subscription {
                 match event.kind {
@@ -537,28 +523,37 @@ impl Hub {
                     Kind::Changed | Kind::Deleted => {}
                 }
             }
-            for (id, local) in &state.streams {
+            // A stream whose queue refuses an event is dropped before the next one: it must
+            // hold no event after one it missed, or its Last-Event-ID would skip that one.
+            state.streams.retain(|id, local| {
                 let Some(bytes) = event.frames_for(&local.channels) else {
-                    continue;
+                    return true;
                 };
                 match local.tx.try_send(Msg::Event(event.id, bytes)) {
-                    Ok(()) => {}
+                    Ok(()) => true,
                     Err(mpsc::error::TrySendError::Full(_)) => {
-                        dropped.push((id.clone(), "its queue is full: it reads too slowly"))
+                        tracing::warn!(
+                            subscription = %id,
+                            "event subscriber dropped: its queue is full, it reads too slowly"
+                        );
+                        false
                     }
-                    Err(mpsc::error::TrySendError::Closed(_)) => {
-                        dropped.push((id.clone(), "its stream has ended"))
-                    }
+                    Err(mpsc::error::TrySendError::Closed(_)) => false,
                 }
-            }
+            });
         }
         state.cursor = Some(last);
-        for (id, reason) in dropped {
-            if state.streams.remove(&id).is_some() && reason.starts_with("its queue") {
-                tracing::warn!(subscription = %id, reason, "event subscriber dropped");
+        true
+    }
+
+    /// Takes what the listener has buffered: heartbeats are answered, event announcements
+    /// need nothing more than the one read that follows.
+    fn drain(&self, listener: &mut PgListener) {
+        while let Some(n) = listener.next_buffered() {
+            if n.channel() == PULSE_CHANNEL {
+                self.pulse(n.payload());
             }
         }
-        true
     }
 
     /// A heartbeat reached some instance: the one with the stream answers `cmd.onHeartbeat`.

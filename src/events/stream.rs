@@ -4,12 +4,13 @@
 
 use super::{Channels, Hub, Msg, Unavailable, frames, replay_events};
 use crate::AppState;
-use crate::auth::{self, Principal};
+use crate::auth;
+use crate::contract::operations as paths;
 use crate::error::{ApiError, Result};
-use crate::storage::auth::{self as users, UserInfo};
+use crate::storage::auth::UserInfo;
 use crate::storage::events::{self as store, NewSubscription, Refused};
 use axum::body::Body;
-use axum::extract::{FromRequestParts, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header, request::Parts};
 use axum::response::{IntoResponse, Response};
 use bytes::{Bytes, BytesMut};
@@ -18,13 +19,10 @@ use tokio::sync::{mpsc, watch};
 
 pub async fn event_stream(State(state): State<AppState>, req: Request) -> Result<Response> {
     let (mut parts, _) = req.into_parts();
-    let principal = Principal::from_request_parts(&mut parts, &state).await?;
-    let user = users::resolve(&state.pool, &principal.credential)
-        .await?
-        .ok_or_else(|| ApiError::unauthorized("Not Authenticated"))?;
+    let (principal, user) = super::http::signed_in(&state, &mut parts).await?;
     let hub = state.events.clone();
     let query = parts.uri.query().unwrap_or("");
-    let channels = super::http::allowed(&hub, &user, requested_channels(query)?)?;
+    let channels = super::http::allowed(&hub, &user, requested_channels(query))?;
     let since = last_event_id(&parts.headers, query);
 
     let id = auth::random_hex(16);
@@ -93,14 +91,14 @@ pub async fn event_stream(State(state): State<AppState>, req: Request) -> Result
 }
 
 /// `?channels=a,b` and ServiceStack's older `?channel=a,b`, together.
-fn requested_channels(query: &str) -> Result<Vec<String>> {
+fn requested_channels(query: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for (k, v) in form_urlencoded::parse(query.as_bytes()) {
         if k.eq_ignore_ascii_case("channels") || k.eq_ignore_ascii_case("channel") {
             out.extend(v.split(',').filter(|c| !c.is_empty()).map(str::to_string));
         }
     }
-    Ok(out)
+    out
 }
 
 /// Where a returning client was: `Last-Event-ID` (EventSource sends it when it reconnects),
@@ -133,9 +131,9 @@ fn meta(user: &UserInfo, display_name: &str, channels: &[String]) -> String {
 /// `cmd.onConnect`: the Meta and where to send heartbeats, unregister and change channels.
 fn connect_frame(hub: &Hub, parts: &Parts, id: &str, meta: &str, position: i64) -> Bytes {
     let base = base_url(parts);
-    let heartbeat = format!("{base}/event-heartbeat?id={id}");
-    let unregister = format!("{base}/event-unregister?id={id}");
-    let update = format!("{base}/event-subscribers/{id}");
+    let heartbeat = format!("{base}{}?id={id}", paths::EVENT_HEARTBEAT);
+    let unregister = format!("{base}{}?id={id}", paths::EVENT_UNREGISTER);
+    let update = format!("{base}{}", paths::EVENT_SUBSCRIBER.replace("{id}", id));
     let interval = hub.settings.heartbeat_interval.as_millis().to_string();
     let idle = hub.settings.idle_timeout.as_millis().to_string();
     let args = frames::extend_map(

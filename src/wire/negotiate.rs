@@ -116,7 +116,12 @@ fn by_path_prefix(path: &str) -> Option<Format> {
 fn ignores_accept(path: &str) -> bool {
     path.starts_with("/api/")
         || path == operations::OPENAPI_ROUTE
-        || operations::EVENT_ROUTES[..3].contains(&path)
+        || [
+            operations::EVENT_STREAM,
+            operations::EVENT_HEARTBEAT,
+            operations::EVENT_UNREGISTER,
+        ]
+        .contains(&path)
 }
 
 /// ServiceStack's Accept rules: q-values ignored; the request's own Content-Type wins when it
