@@ -91,6 +91,15 @@ impl Default for EventSettings {
     }
 }
 
+impl EventSettings {
+    /// How far ahead each renewal of the feed's lease reaches (migration 0009): the retention
+    /// window after the last stream's last renewal, one housekeeping interval before it closed,
+    /// and two more intervals so a late housekeeping does not let it run out.
+    pub fn lease(&self) -> Duration {
+        self.retention + self.housekeeping * 3
+    }
+}
+
 /// What a stream's queue carries.
 #[derive(Debug)]
 pub(crate) enum Msg {
@@ -597,6 +606,24 @@ impl Hub {
             .map(|(id, _)| id.clone())
             .collect();
         if !local.is_empty() {
+            // This instance streams: the feed is listened. A lease found run out (housekeeping
+            // held up for longer than it lasts) may have let writes go unlogged: the streams
+            // end, and their clients come back to a reset (the renewal moved the horizon).
+            let mut tx = self.pool().begin().await?;
+            let lapsed = store::listen(&mut tx, self.settings.lease()).await?;
+            tx.commit().await?;
+            if lapsed {
+                tracing::warn!(
+                    streams = local.len(),
+                    "the feed's lease ran out while streaming; its streams end and resume with a reset"
+                );
+                let mut state = self.state();
+                for id in &local {
+                    if let Some(l) = state.streams.remove(id) {
+                        let _ = l.tx.try_send(Msg::Close);
+                    }
+                }
+            }
             for id in store::revoked(self.pool(), &local).await? {
                 tracing::info!(subscription = %id, "event subscription revoked");
                 if let Some(local) = self.state().streams.remove(&id) {

@@ -59,7 +59,9 @@ pub async fn event_stream(State(state): State<AppState>, req: Request) -> Result
         credential: &principal.credential,
     };
     let max = i64::try_from(hub.settings.max_per_user).unwrap_or(i64::MAX);
-    if let Err(Refused::TooMany) = store::subscribe(&state.pool, &new, max).await? {
+    if let Err(Refused::TooMany) =
+        store::subscribe(&state.pool, &new, max, hub.settings.lease()).await?
+    {
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "TooManySubscriptions",

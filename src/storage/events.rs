@@ -6,7 +6,7 @@
 use super::auth::{Credential, CredentialKind};
 use super::sessions::{StoredSession, select_list};
 use sqlx::postgres::PgRow;
-use sqlx::{PgPool, Row};
+use sqlx::{PgConnection, PgPool, Row};
 use std::sync::LazyLock;
 use std::time::Duration;
 
@@ -259,6 +259,7 @@ pub async fn subscribe(
     pool: &PgPool,
     sub: &NewSubscription<'_>,
     max_per_user: i64,
+    keep: Duration,
 ) -> Result<Result<(), Refused>, sqlx::Error> {
     let mut tx = pool.begin().await?;
     sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('voice_api.subscriber:' || $1, 0))")
@@ -273,6 +274,7 @@ pub async fn subscribe(
     if held >= max_per_user {
         return Ok(Err(Refused::TooMany));
     }
+    listen(&mut tx, keep).await?;
     sqlx::query(
         "WITH added AS (
             INSERT INTO event_subscriptions (id, user_id, user_name, display_name,
@@ -295,6 +297,37 @@ pub async fn subscribe(
     .await?;
     tx.commit().await?;
     Ok(Ok(()))
+}
+
+/// The advisory lock of the feed's lease: `hashtextextended('voice_api.feed', 0)`, the
+/// constant migration 0009's triggers take.
+pub const FEED_LOCK: i64 = -7903422596081875140;
+
+/// Renews the feed's lease (migration 0009) for `keep` from now, in the caller's transaction;
+/// answers whether it had run out. Renewing a lease that had run out waits for every write that
+/// decided not to log (the lock), and moves the horizon past every id so far, so a client
+/// resuming from before is told to reload; it is looked at again under the lock, as another
+/// instance may have renewed it meanwhile.
+pub async fn listen(conn: &mut PgConnection, keep: Duration) -> Result<bool, sqlx::Error> {
+    let listened: bool = sqlx::query_scalar("SELECT listened_until > now() FROM event_log_horizon")
+        .fetch_one(&mut *conn)
+        .await?;
+    if !listened {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(FEED_LOCK)
+            .execute(&mut *conn)
+            .await?;
+    }
+    sqlx::query(
+        "UPDATE event_log_horizon SET
+            pruned_through = CASE WHEN listened_until > now() THEN pruned_through
+                ELSE GREATEST(pruned_through, nextval('event_log_id_seq')) END,
+            listened_until = GREATEST(listened_until, now() + make_interval(secs => $1))",
+    )
+    .bind(keep.as_secs_f64())
+    .execute(&mut *conn)
+    .await?;
+    Ok(!listened)
 }
 
 /// One subscription, wherever its stream is.

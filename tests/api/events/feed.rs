@@ -791,3 +791,108 @@ async fn a_stream_ends_when_its_credential_does_logout_or_a_revoked_key() {
     let (mut kept, _) = subscribe(&a, &ADA, None).await;
     assert!(!kept.ends_within(Duration::from_millis(600)).await);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_is_logged_while_nobody_listens_and_a_subscriber_waits_for_an_unlogged_write() {
+    let mut config = feed_config();
+    config.events.retention = Duration::from_millis(300);
+    let (db, a, b, _users) = two_instances(config).await;
+    let (mut s, _) = subscribe(&a, &ADA, None).await;
+    patch_as_ada(&b, "seen").await;
+    let seen = s.next_of("cmd.SessionChanged").await.id.unwrap();
+    drop(s);
+    // The last subscription gone and the retention window after it over: nobody listens.
+    let mut listened = true;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        listened = sqlx::query_scalar("SELECT listened_until > now() FROM event_log_horizon")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+        if !listened {
+            break;
+        }
+    }
+    assert!(!listened, "the feed still counts as listened");
+    let lock: i64 = sqlx::query_scalar("SELECT hashtextextended('voice_api.feed', 0)")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        lock,
+        voice_api::storage::events::FEED_LOCK,
+        "migration 0009's lock"
+    );
+    patch_as_ada(&b, "unheard").await;
+    let logged: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM event_log WHERE id > $1 AND kind IN ('changed', 'deleted')",
+    )
+    .bind(seen)
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(logged, 0, "a write nobody listens to was logged");
+
+    // A write in progress that decided not to log holds up a subscription until it ends, so
+    // the subscriber cannot miss it: it committed before the stream began.
+    let mut tx = db.pool.begin().await.unwrap();
+    sqlx::query("UPDATE sessions SET console_data = 'in progress' WHERE id = $1")
+        .bind(SESSION)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let call = stream_call(&a, None)
+        .signed_in_as(&ADA)
+        .header("Last-Event-ID", &seen.to_string());
+    let opening = tokio::spawn(async move {
+        let mut s = Stream::open(call).await;
+        let connect = s.next().await;
+        (s, connect)
+    });
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert!(
+        !opening.is_finished(),
+        "a subscription began while an unlogged write was in progress"
+    );
+    tx.commit().await.unwrap();
+    let (mut s, connect) = tokio::time::timeout(Duration::from_secs(5), opening)
+        .await
+        .expect("the subscription goes on once the write ends")
+        .unwrap();
+    assert_eq!(connect.selector, "cmd.onConnect");
+    // What it missed while nobody listened is not in the log: it is told to reload.
+    let reset = s.next().await;
+    assert_eq!(reset.selector, "cmd.onReset", "{reset:?}");
+    assert_eq!(
+        reset.body,
+        json!({ "lastEventId": seen.to_string(), "reason": "older than the events this feed keeps" })
+    );
+    let answer = patch_as_ada(&b, "heard again").await;
+    assert_eq!(s.next_of("cmd.SessionChanged").await.body, answer);
+}
+
+#[tokio::test]
+async fn a_stream_whose_lease_ran_out_ends_and_its_client_resumes_with_a_reset() {
+    let (db, a, b, _users) = two_instances(feed_config()).await;
+    let (mut s, _) = subscribe(&a, &ADA, None).await;
+    patch_as_ada(&b, "seen").await;
+    let seen = s.next_of("cmd.SessionChanged").await.id.unwrap();
+    // As if housekeeping had been held up past the lease: a write goes unlogged.
+    sqlx::query("UPDATE event_log_horizon SET listened_until = '-infinity'")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    patch_as_ada(&b, "unlogged").await;
+    assert!(
+        s.ends_within(Duration::from_secs(3)).await,
+        "the stream went on after missing a write"
+    );
+    let call = stream_call(&a, None)
+        .signed_in_as(&ADA)
+        .header("Last-Event-ID", &seen.to_string());
+    let mut s = Stream::open(call).await;
+    assert_eq!(s.next().await.selector, "cmd.onConnect");
+    let reset = s.next().await;
+    assert_eq!(reset.selector, "cmd.onReset", "{reset:?}");
+    assert_eq!(reset.body["lastEventId"], json!(seen.to_string()));
+}
