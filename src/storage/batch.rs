@@ -14,10 +14,14 @@
 //! - its order: a batch never holds two patches of one session, and a session in a batch in
 //!   flight waits for that batch to end, so patches of one session apply in arrival order,
 //!   each seeing the one before;
-//! - its locks: the statement locks its rows in id order and skips rows another transaction
-//!   holds (`SKIP LOCKED`), so a batch never waits behind a lock (nor deadlocks with another
-//!   batch); a skipped patch is answered [`Answer::Busy`] and its request runs the single
-//!   statement itself, which waits for the lock under the request's time limit;
+//! - its locks: two batches never share a session, so they never wait for each other; a row
+//!   another transaction holds (a patch gone alone, an import, any SQL) makes the batch's
+//!   statement wait at most `lock_timeout` ([`LOCK_TIMEOUT`]) on the batch connections, after
+//!   which each of its patches is answered [`Answer::Busy`] and its request runs the single
+//!   statement itself, which waits for the lock under the request's time limit. (The statement
+//!   used to lock its rows first with `FOR UPDATE SKIP LOCKED`, so only the held row went
+//!   alone; that pass cost PostgreSQL a lock record per row, and dropping it gave 9-16 % more
+//!   PATCHes a second at c = 32 in a wrk A/B, for a wait that only contention pays.)
 //! - its failure: a statement that fails for another reason than the connection is not
 //!   retried as a batch: each of its patches is answered [`Answer::Alone`], and each request
 //!   runs the single statement, so one bad item cannot fail the others;
@@ -83,7 +87,8 @@ pub enum Answer {
     /// Allowed but not written (nothing changed, or If-Match named another version): the
     /// request reads the row to tell which ([`super::sessions::unchanged`]).
     Unchanged,
-    /// Another transaction holds the session's row: run the single statement, which waits.
+    /// Another transaction held a row of the batch past `lock_timeout`: run the single
+    /// statement, which waits.
     Busy,
     /// The batch's statement failed for a reason other than its connection: run alone.
     Alone,
@@ -414,14 +419,14 @@ fn unavailable(e: &sqlx::Error) -> Answer {
 }
 
 /// A batch of one: the single statement, which costs PostgreSQL about a fifth less than the
-/// array statement for one row (pgbench, c = 8: 4,100-4,700 against 3,300-3,900 tps). It waits
-/// for a row lock where the batch statement skips it, so the batch connections wait at most
-/// `lock_timeout` ([`LOCK_TIMEOUT`]), after which the patch is [`Answer::Busy`] as a skipped one.
+/// array statement for one row (pgbench, c = 8: 4,100-4,700 against 3,300-3,900 tps). Like the
+/// batch statement it waits for a held row at most `lock_timeout` ([`LOCK_TIMEOUT`]), after which
+/// the patch is [`Answer::Busy`].
 async fn patch_one(conn: &mut PgConnection, p: &Patch) -> Result<Vec<Answer>, sqlx::Error> {
     let answer = match patch_once(conn, &p.cred, &p.id, &p.req, &p.now, p.expect).await {
         Ok(Some(outcome)) => Answer::Done(outcome),
         Ok(None) => Answer::Unchanged,
-        Err(sqlx::Error::Database(d)) if d.code().as_deref() == Some("55P03") => Answer::Busy,
+        Err(e) if is_lock_timeout(&e) => Answer::Busy,
         Err(e) => return Err(e),
     };
     Ok(vec![answer])
@@ -429,6 +434,11 @@ async fn patch_one(conn: &mut PgConnection, p: &Patch) -> Result<Vec<Answer>, sq
 
 /// How long a batch connection's statement waits for a lock before the patch goes alone.
 pub const LOCK_TIMEOUT: &str = "20ms";
+
+/// The statement waited `lock_timeout` for a row lock.
+fn is_lock_timeout(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.code().as_deref() == Some("55P03"))
+}
 
 /// PostgreSQL cancelled the statement (statement_timeout, or the time limit's cancel).
 fn is_cancel(e: &sqlx::Error) -> bool {
@@ -483,17 +493,13 @@ fn batch_sql() -> String {
                     WHERE ua.user_id = p.user_id AND ua.account_id = s.account_id), false) AS allowed
             FROM items i LEFT JOIN creds p ON p.n = i.cred LEFT JOIN sessions s ON s.id = i.id
         ),
-        locked AS MATERIALIZED (
-            SELECT s.id FROM sessions s JOIN target t ON t.id = s.id
-            WHERE t.allowed ORDER BY s.id FOR UPDATE OF s SKIP LOCKED
-        ),
         updated AS (
             UPDATE sessions s SET {sets},
                 date_last_modified = t.now,
                 last_modified_by = t.user_id,
                 version = s.version + 1
-            FROM target t JOIN locked l ON l.id = t.id
-            WHERE s.id = t.id AND ({changes})
+            FROM target t
+            WHERE s.id = t.id AND t.allowed AND ({changes})
               AND (t.expect IS NULL OR s.version = t.expect)
             RETURNING t.ord, s.*
         )
@@ -501,7 +507,6 @@ fn batch_sql() -> String {
                 WHEN t.user_id IS NULL THEN 'unauthenticated'
                 WHEN t.found IS NULL THEN 'notfound'
                 WHEN NOT t.allowed THEN 'forbidden'
-                WHEN NOT EXISTS (SELECT 1 FROM locked l WHERE l.id = t.id) THEN 'busy'
                 ELSE 'found' END AS result_kind,
             {updated}, t.ord AS item
         FROM target t LEFT JOIN updated u ON u.ord = t.ord
@@ -556,7 +561,12 @@ pub async fn patch_batch(
         .bind(cred_ids)
         .bind(stamps)
         .fetch_all(conn)
-        .await?;
+        .await;
+    let rows = match rows {
+        // A row another transaction holds: every patch goes alone (see the module doc).
+        Err(e) if is_lock_timeout(&e) => return Ok(patches.iter().map(|_| Answer::Busy).collect()),
+        rows => rows?,
+    };
     if rows.len() != patches.len() {
         return Err(sqlx::Error::Protocol(format!(
             "a batch of {} patches answered {} rows",
@@ -569,7 +579,6 @@ pub async fn patch_batch(
             let kind: &str = row.try_get("result_kind")?;
             Ok(match kind {
                 "found" => Answer::Unchanged,
-                "busy" => Answer::Busy,
                 _ => Answer::Done(outcome(row)?),
             })
         })

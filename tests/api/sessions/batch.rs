@@ -278,7 +278,8 @@ async fn many_clients_patching_at_once_each_get_the_session_right_after_their_ow
 }
 
 /// A session another transaction holds is patched alone (waiting for the lock) while the
-/// patches of other sessions go on in batches.
+/// patches of other sessions go on (a batch that met the held row waits at most the batch
+/// connections' `lock_timeout`, then its patches run alone).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_session_locked_elsewhere_waits_alone_and_holds_up_no_other_patch() {
     // Arrange
