@@ -101,8 +101,9 @@ pub struct ServeArgs {
     #[arg(long, env = "VOICE_API_DB_ACQUIRE_TIMEOUT_MS", default_value_t = 2000)]
     pub db_acquire_timeout_ms: u64,
     /// PatchSession batches in flight at once, each on a connection of its own (in addition
-    /// to the pools); 0 sends every patch alone.
-    #[arg(long, env = "VOICE_API_BATCH_CONNECTIONS", default_value_t = 2)]
+    /// to the pools); 0 sends every patch alone. One makes the biggest batches (see
+    /// `storage::batch::BatchSettings`).
+    #[arg(long, env = "VOICE_API_BATCH_CONNECTIONS", default_value_t = 1)]
     pub batch_connections: usize,
     /// Most patches in one batch statement.
     #[arg(long, env = "VOICE_API_BATCH_MAX", default_value_t = 64)]

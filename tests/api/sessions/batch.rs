@@ -10,7 +10,13 @@ const THIRD: &str = "5f0c1a2b3c4d5e6f7a8b9c03";
 /// AGENT; SESSION (full), OTHER_SESSION and THIRD (simple) in ACCOUNT; FOREIGN_SESSION in
 /// OTHER_ACCOUNT. Returns the app and AGENT's id.
 async fn batch_world() -> (TestApp, String) {
-    let (app, agent) = world().await;
+    batch_world_with(voice_api::HttpConfig::default()).await
+}
+
+/// [`batch_world`] on a server configured so.
+async fn batch_world_with(config: voice_api::HttpConfig) -> (TestApp, String) {
+    let app = TestApp::builder().http_config(config).spawn().await;
+    let agent = seed_agent_with_full_session(app.pool()).await;
     import(
         app.pool(),
         &[
@@ -216,13 +222,16 @@ async fn a_full_queue_refuses_the_patch_and_sends_the_queued_ones() {
     assert_eq!(stored(app.pool(), THIRD).await, before);
 }
 
-/// Through HTTP under load (the default batcher: two batch connections): many clients patch
-/// the same and different sessions; every acknowledged patch is in the database, and each
-/// answer is the session right after its own patch.
+/// Through HTTP under load, with two batch connections (so batches run side by side and a
+/// session in one holds its patches back from the other): many clients patch the same and
+/// different sessions; every acknowledged patch is in the database, and each answer is the
+/// session right after its own patch.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn many_clients_patching_at_once_each_get_the_session_right_after_their_own_patch() {
     // Arrange
-    let (app, _) = batch_world().await;
+    let mut config = voice_api::HttpConfig::default();
+    config.batch.connections = 2;
+    let (app, _) = batch_world_with(config).await;
     let sessions = [SESSION, OTHER_SESSION, THIRD];
     let (clients, rounds) = (8, 10);
 
