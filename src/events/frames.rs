@@ -72,9 +72,9 @@ impl Prepared {
 }
 
 /// The session as SessionInfo JSON; None (and logged) if the logged row cannot be read.
-fn session_json(session: &crate::storage::sessions::StoredSession) -> Option<Vec<u8>> {
+fn session_json(session: &crate::storage::sessions::LoggedSession) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(2048);
-    let written = session.value().map_err(|e| e.to_string()).and_then(|v| {
+    let written = session.value().and_then(|v| {
         crate::wire::json::write(&mut out, SessionInfo::TYPE, &v).map_err(|e| e.to_string())
     });
     match written {

@@ -4,7 +4,7 @@
 //! subscription events are written here, in the transaction that changes the subscription.
 
 use super::auth::{Credential, CredentialKind};
-use super::sessions::{StoredSession, select_list};
+use super::sessions::LoggedSession;
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool, Row};
 use std::sync::LazyLock;
@@ -56,7 +56,7 @@ pub struct Event {
     /// A subscription event's body: the subscriber's Meta as JSON.
     pub body: Option<String>,
     /// A session event's session, as committed.
-    pub session: Option<StoredSession>,
+    pub session: Option<LoggedSession>,
 }
 
 /// One read of the log: its rows in id order, and the transactions in progress when it ran
@@ -71,9 +71,6 @@ pub struct Page {
 /// database): those that may still commit ids the statement did not see.
 const RUNNING: &str = "ARRAY(SELECT x::text FROM pg_snapshot_xip(pg_current_snapshot()) x)";
 
-/// Columns before the session's in a log read.
-const FIRST_SESSION_COLUMN: usize = 8;
-
 static READ_SQL: LazyLock<String> = LazyLock::new(|| {
     format!(
         "WITH snap AS (SELECT {RUNNING} AS xip),
@@ -85,12 +82,9 @@ static READ_SQL: LazyLock<String> = LazyLock::new(|| {
                 OR e.channels && $3 OR e.subscription = ANY ($4))
             ORDER BY e.id LIMIT $5)
         SELECT ev.id, ev.wanted, ev.kind, ev.channels, ev.subscription, ev.now_channels, ev.body,
-            snap.xip, {list}
+            snap.xip, CASE WHEN ev.wanted THEN ev.session::text END AS session
         FROM snap LEFT JOIN ev ON true
-        LEFT JOIN LATERAL json_populate_record(NULL::sessions,
-            CASE WHEN ev.wanted THEN ev.session END) s ON true
-        ORDER BY ev.id",
-        list = select_list("s")
+        ORDER BY ev.id"
     )
 });
 
@@ -106,8 +100,11 @@ fn event(row: PgRow) -> Result<Event, sqlx::Error> {
         subscription: row.try_get(4)?,
         now_channels: row.try_get(5)?,
         body: row.try_get(6)?,
-        session: (wanted && matches!(kind, Kind::Changed | Kind::Deleted))
-            .then(|| StoredSession::at(row, FIRST_SESSION_COLUMN)),
+        session: if wanted && matches!(kind, Kind::Changed | Kind::Deleted) {
+            Some(LoggedSession::new(row.try_get(8)?))
+        } else {
+            None
+        },
     })
 }
 

@@ -896,3 +896,25 @@ async fn a_stream_whose_lease_ran_out_ends_and_its_client_resumes_with_a_reset()
     assert_eq!(reset.selector, "cmd.onReset", "{reset:?}");
     assert_eq!(reset.body["lastEventId"], json!(seen.to_string()));
 }
+
+#[tokio::test]
+async fn an_event_carries_text_as_stored_whatever_its_characters() {
+    let (db, a, b, _users) = two_instances(feed_config()).await;
+    let (mut s, _) = subscribe(&a, &ADA, None).await;
+    // Quotes, backslashes, line breaks, a tab, non-ASCII and an astral-plane character:
+    // PostgreSQL's row_to_json escapes them its own way, and the event must still be the
+    // PATCH answer.
+    let tricky = "a \"quoted\" \\path\\ on\nthree\r\nlines\twith é ✓ 𝄞 </x>&amp;";
+    let answer = patch_as_ada(&b, tricky).await;
+    assert_eq!(answer["consoleData"], json!(tricky));
+    assert_eq!(s.next_of("cmd.SessionChanged").await.body, answer);
+    // A control character (which binding refuses, but SQL may store) arrives as stored.
+    sqlx::query("UPDATE sessions SET console_data = $2 WHERE id = $1")
+        .bind(SESSION)
+        .bind("bell \u{7} and \u{1}")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let event = s.next_of("cmd.SessionChanged").await;
+    assert_eq!(event.body["consoleData"], json!("bell \u{7} and \u{1}"));
+}
