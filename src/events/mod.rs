@@ -170,6 +170,16 @@ struct State {
     streams: HashMap<String, Local>,
 }
 
+impl State {
+    /// Ends this instance's stream of subscription `id`, if it has one (cleanly: its response
+    /// completes).
+    fn close(&mut self, id: &str) {
+        if let Some(local) = self.streams.remove(id) {
+            let _ = local.tx.try_send(Msg::Close);
+        }
+    }
+}
+
 /// One instance's side of the feed.
 pub struct Hub {
     pool: PgPool,
@@ -524,11 +534,7 @@ impl Hub {
                             }
                         }
                     }
-                    Kind::Leave => {
-                        if let Some(local) = state.streams.remove(sub) {
-                            let _ = local.tx.try_send(Msg::Close);
-                        }
-                    }
+                    Kind::Leave => state.close(sub),
                     Kind::Changed | Kind::Deleted => {}
                 }
             }
@@ -619,16 +625,12 @@ impl Hub {
                 );
                 let mut state = self.state();
                 for id in &local {
-                    if let Some(l) = state.streams.remove(id) {
-                        let _ = l.tx.try_send(Msg::Close);
-                    }
+                    state.close(id);
                 }
             }
             for id in store::revoked(self.pool(), &local).await? {
                 tracing::info!(subscription = %id, "event subscription revoked");
-                if let Some(local) = self.state().streams.remove(&id) {
-                    let _ = local.tx.try_send(Msg::Close);
-                }
+                self.state().close(&id);
                 store::unregister(self.pool(), &id).await?;
             }
         }

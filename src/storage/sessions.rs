@@ -357,11 +357,10 @@ impl StoredSession {
             values.push(match &slot.member.ty {
                 WireType::Bool => Value::Bool(row.try_get(col)?),
                 WireType::Enum(_) => Value::Text(Cow::Borrowed(text_column::<&str>(row, col)?)),
-                ty => match text_column::<Option<&str>>(row, col)? {
-                    None => Value::Null,
-                    Some(t) if is_composite(ty) => Value::Json(Cow::Borrowed(t)),
-                    Some(t) => Value::Text(Cow::Borrowed(t)),
-                },
+                ty => text_value(
+                    ty,
+                    text_column::<Option<&str>>(row, col)?.map(Cow::Borrowed),
+                ),
             });
             Ok::<(), sqlx::Error>(())
         })?;
@@ -394,15 +393,27 @@ impl LoggedSession {
             let col = column(&slot);
             let raw = row.get(col).map(|r| r.get()).unwrap_or("null");
             let bad = |e: serde_json::Error| format!("logged column {col}: {e}");
+            let text = |raw| serde_json::from_str::<Cow<'_, str>>(raw).map_err(bad);
             values.push(match &slot.member.ty {
                 WireType::Bool => Value::Bool(serde_json::from_str(raw).map_err(bad)?),
-                ty if raw == "null" && !matches!(ty, WireType::Enum(_)) => Value::Null,
-                ty if is_composite(ty) => Value::Json(Cow::Borrowed(raw)),
-                _ => Value::Text(serde_json::from_str::<Cow<'_, str>>(raw).map_err(bad)?),
+                WireType::Enum(_) => Value::Text(text(raw)?),
+                // A json column is embedded as its text: it is the stored list itself.
+                ty if is_composite(ty) => text_value(ty, (raw != "null").then_some(raw.into())),
+                ty => text_value(ty, (raw != "null").then(|| text(raw)).transpose()?),
             });
             Ok::<(), String>(())
         })?;
         Ok(Value::Object(values))
+    }
+}
+
+/// A member stored as text (every one but the booleans and enums): null, a composite's JSON,
+/// or text.
+fn text_value<'a>(ty: &WireType, text: Option<Cow<'a, str>>) -> Value<'a> {
+    match text {
+        None => Value::Null,
+        Some(t) if is_composite(ty) => Value::Json(t),
+        Some(t) => Value::Text(t),
     }
 }
 
