@@ -37,9 +37,12 @@
 
 use super::auth::{Credential, CredentialKind};
 use super::lease::{Leases, StatementWatch, is_connection_error};
-use super::sessions::{Outcome, PATCH_COLUMNS, outcome, patch_clauses, patch_once, select_list};
+use super::sessions::{
+    Outcome, PATCH_COLUMNS, allowed, outcome, patch_clauses, patch_decided, patch_once, select_list,
+};
 use crate::contract::Dto;
 use crate::contract::sessions::PatchSession;
+use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -452,14 +455,19 @@ fn is_cancel(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.code().as_deref() == Some("57014"))
 }
 
-/// The batch statement: its items as arrays (one element per patch, in batch order), each
+/// The batch statements: their items as arrays (one element per patch, in batch order), each
 /// distinct credential once. One statement text serves every batch size, so it is prepared
 /// once per connection.
 ///
 /// `$1` the session ids, then one array per patch column, then the times, the If-Match
 /// versions and each item's credential (1-based into the credential arrays); then the
 /// credentials' kinds, ids and auth stamps.
-fn batch_sql() -> String {
+///
+/// `decided`: every item gets a row, which tells what the patch found (written, refused,
+/// missing, unchanged); otherwise only the written items get one (the cheap statement, as
+/// [`super::sessions`] has for a single patch: no second lookup of each session, no join of
+/// every item with the update's result).
+fn batch_sql(decided: bool) -> String {
     let columns = &*PATCH_COLUMNS;
     let p = columns.len();
     let item_columns: Vec<String> = (0..p).map(|i| format!("c{i}")).collect();
@@ -483,8 +491,8 @@ fn batch_sql() -> String {
         })
         .collect();
     let (sets, changes) = patch_clauses(|i| format!("t.c{i}"));
-    format!(
-        "WITH items AS MATERIALIZED (
+    let inputs = format!(
+        "items AS MATERIALIZED (
             SELECT * FROM unnest({unnest_items}) WITH ORDINALITY
                 AS i(id, {item_columns}, now, expect, cred, ord)
         ),
@@ -493,22 +501,46 @@ fn batch_sql() -> String {
             FROM unnest(${kinds}::int[], ${ids}::text[], ${stamps}::bigint[]) WITH ORDINALITY
                 AS c(kind, a, b, n)
             CROSS JOIN LATERAL ({who}) w
-        ),
-        target AS MATERIALIZED (
-            SELECT i.*, s.id AS found, p.user_id,
-                COALESCE(p.is_admin OR EXISTS (SELECT 1 FROM user_accounts ua
-                    WHERE ua.user_id = p.user_id AND ua.account_id = s.account_id), false) AS allowed
-            FROM items i LEFT JOIN creds p ON p.n = i.cred LEFT JOIN sessions s ON s.id = i.id
-        ),
-        updated AS (
-            UPDATE sessions s SET {sets},
+        )",
+        unnest_items = unnest_items.join(", "),
+        item_columns = item_columns.join(", "),
+        who = who.join(" UNION ALL "),
+    );
+    let update = |from: &str, allowed: &str, returning: &str| {
+        format!(
+            "UPDATE sessions s SET {sets},
                 date_last_modified = t.now,
                 last_modified_by = t.user_id,
                 version = s.version + 1
-            FROM target t
-            WHERE s.id = t.id AND t.allowed AND ({changes})
+            FROM {from}
+            WHERE s.id = t.id AND {allowed} AND ({changes})
               AND (t.expect IS NULL OR s.version = t.expect)
-            RETURNING t.ord, s.*
+            RETURNING {returning}"
+        )
+    };
+    if !decided {
+        return format!(
+            "WITH {inputs}
+            {update}",
+            update = update(
+                "(SELECT i.*, p.user_id, p.is_admin FROM items i JOIN creds p ON p.n = i.cred) t",
+                &allowed("t", "user_id"),
+                &format!(
+                    "'updated' AS result_kind, {}, t.ord AS item",
+                    select_list("s")
+                ),
+            ),
+        );
+    }
+    format!(
+        "WITH {inputs},
+        target AS MATERIALIZED (
+            SELECT i.*, s.id AS found, p.user_id,
+                COALESCE({allowed}, false) AS allowed
+            FROM items i LEFT JOIN creds p ON p.n = i.cred LEFT JOIN sessions s ON s.id = i.id
+        ),
+        updated AS (
+            {update}
         )
         SELECT CASE WHEN u.ord IS NOT NULL THEN 'updated'
                 WHEN t.user_id IS NULL THEN 'unauthenticated'
@@ -518,59 +550,86 @@ fn batch_sql() -> String {
             {updated}, t.ord AS item
         FROM target t LEFT JOIN updated u ON u.ord = t.ord
         ORDER BY t.ord",
-        unnest_items = unnest_items.join(", "),
-        item_columns = item_columns.join(", "),
-        who = who.join(" UNION ALL "),
+        allowed = allowed("p", "user_id"),
+        update = update("target t", "t.allowed", "t.ord, s.*"),
         updated = select_list("u"),
     )
 }
 
-static BATCH_SQL: LazyLock<String> = LazyLock::new(batch_sql);
+static BATCH_SQL: LazyLock<String> = LazyLock::new(|| batch_sql(true));
+static BATCH_FAST_SQL: LazyLock<String> = LazyLock::new(|| batch_sql(false));
 
-/// The batch statement as the server runs it (for `voice-api patch-sql --batch` and the bench).
+/// The batch statement the server runs first (for `voice-api patch-sql --batch` and the bench).
 pub fn batch_statement() -> &'static str {
-    &BATCH_SQL
+    &BATCH_FAST_SQL
 }
 
-/// Runs one batch (distinct session ids) as one statement; one answer per patch, in order.
+/// Runs one batch (distinct session ids); one answer per patch, in order. The cheap
+/// statement first; the patches it did not write (refused, missing, unchanged, stale: rare)
+/// then go through the statement that tells why, which decides them afresh.
 pub async fn patch_batch(
     conn: &mut PgConnection,
     patches: &[&Patch],
 ) -> Result<Vec<Answer>, sqlx::Error> {
-    let values: Vec<_> = patches.iter().map(|p| p.req.values()).collect();
-    let mut creds: HashMap<&Credential, i32> = HashMap::new();
-    let mut cred_of = Vec::with_capacity(patches.len());
-    for p in patches {
-        let next = i32::try_from(creds.len() + 1).unwrap_or(i32::MAX);
-        cred_of.push(*creds.entry(&p.cred).or_insert(next));
-    }
-    let mut by_index: Vec<(&Credential, i32)> = creds.into_iter().collect();
-    by_index.sort_by_key(|(_, n)| *n);
-    let ids: Vec<&str> = patches.iter().map(|p| p.id.as_str()).collect();
-    let mut q = sqlx::query(&BATCH_SQL).bind(ids);
-    for (index, _) in PATCH_COLUMNS.iter() {
-        let column: Vec<Option<&str>> = values.iter().map(|v| v[*index].as_text()).collect();
-        q = q.bind(column);
-    }
-    let nows: Vec<&str> = patches.iter().map(|p| p.now.as_str()).collect();
-    let expects: Vec<Option<i64>> = patches.iter().map(|p| p.expect).collect();
-    let kinds: Vec<i32> = by_index
-        .iter()
-        .map(|(c, _)| c.kind().index() as i32)
-        .collect();
-    let cred_ids: Vec<&str> = by_index.iter().map(|(c, _)| c.parts().0).collect();
-    let stamps: Vec<Option<i64>> = by_index.iter().map(|(c, _)| c.parts().1).collect();
-    let rows = q
-        .bind(nows)
-        .bind(expects)
-        .bind(cred_of)
-        .bind(kinds)
-        .bind(cred_ids)
-        .bind(stamps)
-        .fetch_all(conn)
-        .await;
-    let rows = match rows {
+    let rows = match batch_rows(conn, &BATCH_FAST_SQL, patches).await {
         // A row another transaction holds: every patch goes alone (see the module doc).
+        Err(e) if is_lock_timeout(&e) => return Ok(patches.iter().map(|_| Answer::Busy).collect()),
+        rows => rows?,
+    };
+    let mut answers: Vec<Option<Answer>> = patches.iter().map(|_| None).collect();
+    for row in rows {
+        let item = item_of(&row, patches.len())?;
+        if answers[item].is_some() {
+            return Err(sqlx::Error::Protocol(format!(
+                "a batch wrote item {item} twice"
+            )));
+        }
+        answers[item] = Some(Answer::Done(outcome(row)?));
+    }
+    let rest: Vec<usize> = (0..patches.len())
+        .filter(|&i| answers[i].is_none())
+        .collect();
+    match rest[..] {
+        [] => {}
+        [one] => {
+            let p = patches[one];
+            answers[one] = Some(
+                match patch_decided(conn, &p.cred, &p.id, &p.req, &p.now, p.expect).await {
+                    Ok(Some(outcome)) => Answer::Done(outcome),
+                    Ok(None) => Answer::Unchanged,
+                    Err(e) if is_lock_timeout(&e) => Answer::Busy,
+                    Err(e) => return Err(e),
+                },
+            );
+        }
+        _ => {
+            let some: Vec<&Patch> = rest.iter().map(|&i| patches[i]).collect();
+            for (i, answer) in rest.iter().zip(patch_batch_decided(conn, &some).await?) {
+                answers[*i] = Some(answer);
+            }
+        }
+    }
+    Ok(answers
+        .into_iter()
+        .map(|a| a.unwrap_or(Answer::Unchanged))
+        .collect())
+}
+
+/// The 0-based batch item a row answers.
+fn item_of(row: &PgRow, items: usize) -> Result<usize, sqlx::Error> {
+    let ord: i64 = row.try_get("item")?;
+    usize::try_from(ord - 1)
+        .ok()
+        .filter(|&i| i < items)
+        .ok_or_else(|| sqlx::Error::Protocol(format!("a batch answered an unknown item {ord}")))
+}
+
+/// The statement that tells why: one row per patch, in order.
+async fn patch_batch_decided(
+    conn: &mut PgConnection,
+    patches: &[&Patch],
+) -> Result<Vec<Answer>, sqlx::Error> {
+    let rows = match batch_rows(conn, &BATCH_SQL, patches).await {
         Err(e) if is_lock_timeout(&e) => return Ok(patches.iter().map(|_| Answer::Busy).collect()),
         rows => rows?,
     };
@@ -590,4 +649,43 @@ pub async fn patch_batch(
             })
         })
         .collect()
+}
+
+/// Runs batch statement `sql` ([`batch_sql`]) over `patches`.
+async fn batch_rows(
+    conn: &mut PgConnection,
+    sql: &str,
+    patches: &[&Patch],
+) -> Result<Vec<PgRow>, sqlx::Error> {
+    let values: Vec<_> = patches.iter().map(|p| p.req.values()).collect();
+    let mut creds: HashMap<&Credential, i32> = HashMap::new();
+    let mut cred_of = Vec::with_capacity(patches.len());
+    for p in patches {
+        let next = i32::try_from(creds.len() + 1).unwrap_or(i32::MAX);
+        cred_of.push(*creds.entry(&p.cred).or_insert(next));
+    }
+    let mut by_index: Vec<(&Credential, i32)> = creds.into_iter().collect();
+    by_index.sort_by_key(|(_, n)| *n);
+    let ids: Vec<&str> = patches.iter().map(|p| p.id.as_str()).collect();
+    let mut q = sqlx::query(sql).bind(ids);
+    for (index, _) in PATCH_COLUMNS.iter() {
+        let column: Vec<Option<&str>> = values.iter().map(|v| v[*index].as_text()).collect();
+        q = q.bind(column);
+    }
+    let nows: Vec<&str> = patches.iter().map(|p| p.now.as_str()).collect();
+    let expects: Vec<Option<i64>> = patches.iter().map(|p| p.expect).collect();
+    let kinds: Vec<i32> = by_index
+        .iter()
+        .map(|(c, _)| c.kind().index() as i32)
+        .collect();
+    let cred_ids: Vec<&str> = by_index.iter().map(|(c, _)| c.parts().0).collect();
+    let stamps: Vec<Option<i64>> = by_index.iter().map(|(c, _)| c.parts().1).collect();
+    q.bind(nows)
+        .bind(expects)
+        .bind(cred_of)
+        .bind(kinds)
+        .bind(cred_ids)
+        .bind(stamps)
+        .fetch_all(conn)
+        .await
 }

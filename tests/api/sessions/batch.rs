@@ -116,6 +116,35 @@ async fn one_batch_answers_each_patch_by_its_own_rights() {
 }
 
 #[tokio::test]
+async fn a_batch_with_one_patch_not_written_tells_that_one_apart_and_writes_the_others() {
+    // Arrange: the batch statement writes only what applies; the one patch it leaves (of a
+    // session in another account) is decided on its own.
+    let (app, agent) = batch_world().await;
+    let foreign_before = stored(app.pool(), FOREIGN_SESSION).await;
+    let third = json!({"consoleData": "third", "queueState": "Hold"});
+    let items = vec![
+        item(FOREIGN_SESSION, json!({"consoleData": "not mine"}), &agent),
+        item(THIRD, third.clone(), &agent),
+    ];
+
+    // Act
+    let run = reread(one_batch(app.database_url(), items, 64, &[]).await);
+
+    // Assert: one batch of two; the foreign one refused and left as stored, the other written.
+    assert_eq!(
+        run,
+        BatchRun {
+            answers: vec![
+                "forbidden".into(),
+                found(2, &simple_session(THIRD, ACCOUNT), &third, &agent),
+            ],
+            batches: vec!["2-3:1".into()],
+        }
+    );
+    assert_eq!(stored(app.pool(), FOREIGN_SESSION).await, foreign_before);
+}
+
+#[tokio::test]
 async fn two_patches_of_one_session_apply_in_arrival_order_each_seeing_the_one_before() {
     // Arrange
     let (app, agent) = batch_world().await;
