@@ -9,8 +9,10 @@
 //! start for all its patches: that, not the HTTP side, was the wall (issue 14, BENCHMARKS.md).
 //!
 //! What each patch keeps of its own:
-//! - its outcome: the statement decides 401/403/404/412 per item as the single statement does,
-//!   checking each distinct credential of the batch once;
+//! - its outcome: as for a single patch, a cheap statement writes the patches that apply
+//!   (checking each distinct credential of the batch once), and only the rest, refused,
+//!   missing, unchanged or stale, go through the statement that tells why (401/403/404/412
+//!   per item), which decides them afresh;
 //! - its order: a batch never holds two patches of one session, and a session in a batch in
 //!   flight waits for that batch to end, so patches of one session apply in arrival order,
 //!   each seeing the one before;
