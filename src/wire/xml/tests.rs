@@ -368,6 +368,44 @@ fn text_escaping_covers_every_special_character() {
     );
 }
 
+/// Each character that needs escaping, and its near misses, at every offset within and across
+/// the eight-byte words the escaper skips by, in runs of plain text of every length to 17.
+#[test]
+fn text_escaping_finds_a_special_character_wherever_it_falls() {
+    let specials = [
+        ("&", "&amp;"),
+        ("<", "&lt;"),
+        (">", "&gt;"),
+        ("\r", "&#xD;"),
+        ("\u{1}", "&#x1;"),
+        ("\u{1F}", "&#x1F;"),
+        ("\u{FFFE}", "&#xFFFE;"),
+        ("\u{FFFF}", "&#xFFFF;"),
+        // Not escaped, but near what is: the word test may flag them, the output keeps them.
+        ("\t", "\t"),
+        ("\n", "\n"),
+        (" ", " "),
+        ("'", "'"),
+        ("=", "="),
+        ("?", "?"),
+        ("\u{7F}", "\u{7F}"),
+        ("\u{FFFD}", "\u{FFFD}"),
+        ("\u{EFFF}", "\u{EFFF}"),
+        ("é", "é"),
+    ];
+    for (special, escaped) in specials {
+        for before in 0..17 {
+            for after in 0..17 {
+                let text = format!("{}{special}{}", "a".repeat(before), "z".repeat(after));
+                let mut out = Vec::new();
+                super::write::escape_text(&mut out, &text);
+                let expected = format!("{}{escaped}{}", "a".repeat(before), "z".repeat(after));
+                assert_eq!(String::from_utf8(out).unwrap(), expected, "{text:?}");
+            }
+        }
+    }
+}
+
 // ----- read_fields ----------------------------------------------------------------------
 
 #[test]

@@ -401,8 +401,26 @@ pub(super) fn escape_text(out: &mut Vec<u8>, text: &str) {
     let mut copied = 0;
     let mut i = 0;
     while i < bytes.len() {
-        let b = bytes[i];
-        // Nearly every byte is plain text: one table lookup lets it through.
+        // Nearly all text is plain: eight bytes at a time while none may need escaping.
+        while let Some(word) = bytes.get(i..i + 8) {
+            let word = u64::from_le_bytes(word.try_into().unwrap_or_default());
+            if may_need_escape(word) {
+                break;
+            }
+            i += 8;
+        }
+        // The last few bytes as one word too, padded with spaces (which need nothing).
+        let rest = &bytes[i.min(bytes.len())..];
+        if rest.len() < 8 {
+            let mut word = [b' '; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            if !may_need_escape(u64::from_le_bytes(word)) {
+                break;
+            }
+        }
+        let Some(&b) = bytes.get(i) else {
+            break;
+        };
         if !MAY_NEED_ESCAPE[usize::from(b)] {
             i += 1;
             continue;
@@ -435,6 +453,22 @@ pub(super) fn escape_text(out: &mut Vec<u8>, text: &str) {
         copied = i;
     }
     out.extend_from_slice(&bytes[copied..]);
+}
+
+/// Whether any of the eight bytes of `word` may need escaping (as [`MAY_NEED_ESCAPE`], but
+/// for tab and newline, which it also reports: a false report only sends the word through
+/// the byte loop). Word-at-a-time tests, each true when some byte matches: a byte below 0x20
+/// (`x - 0x20…` borrows into its top bit, masked by `!x` so bytes from 0x80 up never count),
+/// or a byte equal to `&`, `<`, `>` or 0xEF (a zero byte of `x ^ that…`). Measured under
+/// callgrind (PATCH XML, the bench's sessions): 21.7 K instructions a response in
+/// `escape_text` before.
+#[inline]
+fn may_need_escape(x: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let below = |x: u64, n: u64| x.wrapping_sub(ONES * n) & !x & HIGH;
+    let equal = |b: u8| below(x ^ (ONES * u64::from(b)), 1);
+    (below(x, 0x20) | equal(b'&') | equal(b'<') | equal(b'>') | equal(0xEF)) != 0
 }
 
 /// The bytes [`escape_text`] must look at: `&`, `<`, `>`, the control characters other than
