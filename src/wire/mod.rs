@@ -82,8 +82,12 @@ pub fn respond_value(
     ty: &'static TypeDef,
     value: &Value<'_>,
 ) -> Result<Response, ApiError> {
-    // A session with a handful of members is 2–4 KB; one reservation avoids regrowth.
-    let mut body = Vec::with_capacity(4096);
+    // A session with a handful of members is 2–4 KB of JSON, and about twice that of XML; one
+    // reservation avoids regrowth.
+    let mut body = Vec::with_capacity(match format {
+        Format::Json => 4096,
+        Format::Xml => 8192,
+    });
     write(format, ty, value, &mut body).map_err(ApiError::internal)?;
     Ok(body_response(format, body))
 }

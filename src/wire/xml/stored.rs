@@ -188,12 +188,17 @@ impl<'de> Visitor<'de> for CompositeVisitor<'_> {
                 Ok(())
             }
             WireType::Object(td) if td.len() <= MAX_MEMBERS => {
-                let mut raw: [Option<&'de RawValue>; MAX_MEMBERS] = [None; MAX_MEMBERS];
-                collect_members(td, map, &mut raw)?;
+                let mut held: [Option<Held<'de>>; MAX_MEMBERS] = Default::default();
+                collect_members(td, map, &mut held)?;
                 let object = element.open(out, ty);
                 object.start(out);
                 td.try_for_each_xml_slot(&mut |slot| {
-                    write_raw(out, object.member(&slot), &slot.member.ty, raw[slot.index])
+                    write_held(
+                        out,
+                        object.member(&slot),
+                        &slot.member.ty,
+                        &held[slot.index],
+                    )
                 })
                 .map_err(de::Error::custom)?;
                 object.end(out);
@@ -260,23 +265,91 @@ fn stream_members<'de, A: MapAccess<'de>>(
     absent(out, next, td.members.len())
 }
 
-/// An object's members as raw JSON, by slot; an unknown or repeated key declines.
+/// A member of an object taken out of order: a scalar's text (unescaped, borrowed when it has
+/// no escapes; `None` for null), or a composite's raw JSON.
+enum Held<'de> {
+    Scalar(Option<Cow<'de, str>>),
+    Raw(&'de RawValue),
+}
+
+/// An object's members by slot, scalars as their text, composites as raw JSON; an unknown or
+/// repeated key declines, and so does a number (see [`ScalarVisitor`]).
 fn collect_members<'de, A: MapAccess<'de>>(
     td: &'static TypeDef,
     mut map: A,
-    raw: &mut [Option<&'de RawValue>],
+    held: &mut [Option<Held<'de>>],
 ) -> Result<(), A::Error> {
     let mut next = 0;
     while let Some(key) = map.next_key_seed(Key)? {
         match slot_of(td, &key, next) {
-            Some(slot) if raw[slot.index].is_none() => {
-                raw[slot.index] = Some(map.next_value()?);
+            Some(slot) if held[slot.index].is_none() => {
+                held[slot.index] = Some(match slot.member.ty {
+                    WireType::Text | WireType::Bool | WireType::Int | WireType::Enum(_) => {
+                        Held::Scalar(map.next_value_seed(HeldScalar)?)
+                    }
+                    _ => Held::Raw(map.next_value()?),
+                });
                 next = slot.index + 1;
             }
             _ => return Err(de::Error::custom("an unknown or repeated member")),
         }
     }
     Ok(())
+}
+
+/// A member held by [`collect_members`] (`None`: absent, which is nil).
+fn write_held(
+    out: &mut Vec<u8>,
+    element: Element,
+    ty: &'static WireType,
+    held: &Option<Held<'_>>,
+) -> Result<(), serde_json::Error> {
+    match held {
+        Some(Held::Scalar(text)) => {
+            element.scalar(out, ty, text.as_deref());
+            Ok(())
+        }
+        Some(Held::Raw(raw)) => write_raw(out, element, ty, Some(raw)),
+        None => write_raw(out, element, ty, None),
+    }
+}
+
+/// A scalar's text as [`ScalarVisitor`] takes it, kept for later.
+struct HeldScalar;
+
+impl<'de> DeserializeSeed<'de> for HeldScalar {
+    type Value = Option<Cow<'de, str>>;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for HeldScalar {
+    type Value = Option<Cow<'de, str>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string, boolean or null")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Some(Cow::Borrowed(v)))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Some(Cow::Owned(v.to_owned())))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Some(Cow::Owned(v)))
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Some(Cow::Borrowed(if v { "true" } else { "false" })))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
 }
 
 /// A member from its raw JSON (`None`: absent, which is nil).
