@@ -40,7 +40,7 @@
 use super::auth::{Credential, CredentialKind};
 use super::lease::{Leases, StatementWatch, is_connection_error};
 use super::sessions::{
-    Outcome, PATCH_COLUMNS, allowed, outcome, patch_clauses, patch_decided, patch_once, select_list,
+    Outcome, PATCH_COLUMNS, allowed, outcome, patch_clauses, patch_once, select_list,
 };
 use crate::contract::Dto;
 use crate::contract::sessions::PatchSession;
@@ -568,15 +568,14 @@ pub fn batch_statement() -> &'static str {
 
 /// Runs one batch (distinct session ids); one answer per patch, in order. The cheap
 /// statement first; the patches it did not write (refused, missing, unchanged, stale: rare)
-/// then go through the statement that tells why, which decides them afresh.
+/// then go through the statement that tells why, together (one or more), which decides them
+/// afresh.
 pub async fn patch_batch(
     conn: &mut PgConnection,
     patches: &[&Patch],
 ) -> Result<Vec<Answer>, sqlx::Error> {
-    let rows = match batch_rows(conn, &BATCH_FAST_SQL, patches).await {
-        // A row another transaction holds: every patch goes alone (see the module doc).
-        Err(e) if is_lock_timeout(&e) => return Ok(patches.iter().map(|_| Answer::Busy).collect()),
-        rows => rows?,
+    let Some(rows) = batch_rows(conn, &BATCH_FAST_SQL, patches).await? else {
+        return Ok(patches.iter().map(|_| Answer::Busy).collect());
     };
     let mut answers: Vec<Option<Answer>> = patches.iter().map(|_| None).collect();
     for row in rows {
@@ -591,24 +590,10 @@ pub async fn patch_batch(
     let rest: Vec<usize> = (0..patches.len())
         .filter(|&i| answers[i].is_none())
         .collect();
-    match rest[..] {
-        [] => {}
-        [one] => {
-            let p = patches[one];
-            answers[one] = Some(
-                match patch_decided(conn, &p.cred, &p.id, &p.req, &p.now, p.expect).await {
-                    Ok(Some(outcome)) => Answer::Done(outcome),
-                    Ok(None) => Answer::Unchanged,
-                    Err(e) if is_lock_timeout(&e) => Answer::Busy,
-                    Err(e) => return Err(e),
-                },
-            );
-        }
-        _ => {
-            let some: Vec<&Patch> = rest.iter().map(|&i| patches[i]).collect();
-            for (i, answer) in rest.iter().zip(patch_batch_decided(conn, &some).await?) {
-                answers[*i] = Some(answer);
-            }
+    if !rest.is_empty() {
+        let some: Vec<&Patch> = rest.iter().map(|&i| patches[i]).collect();
+        for (i, answer) in rest.iter().zip(patch_batch_decided(conn, &some).await?) {
+            answers[*i] = Some(answer);
         }
     }
     Ok(answers
@@ -631,9 +616,8 @@ async fn patch_batch_decided(
     conn: &mut PgConnection,
     patches: &[&Patch],
 ) -> Result<Vec<Answer>, sqlx::Error> {
-    let rows = match batch_rows(conn, &BATCH_SQL, patches).await {
-        Err(e) if is_lock_timeout(&e) => return Ok(patches.iter().map(|_| Answer::Busy).collect()),
-        rows => rows?,
+    let Some(rows) = batch_rows(conn, &BATCH_SQL, patches).await? else {
+        return Ok(patches.iter().map(|_| Answer::Busy).collect());
     };
     if rows.len() != patches.len() {
         return Err(sqlx::Error::Protocol(format!(
@@ -653,12 +637,14 @@ async fn patch_batch_decided(
         .collect()
 }
 
-/// Runs batch statement `sql` ([`batch_sql`]) over `patches`.
+/// Runs batch statement `sql` ([`batch_sql`]) over `patches`; `None` when a row another
+/// transaction holds made it wait `lock_timeout` (every patch then goes alone, see the module
+/// doc).
 async fn batch_rows(
     conn: &mut PgConnection,
     sql: &str,
     patches: &[&Patch],
-) -> Result<Vec<PgRow>, sqlx::Error> {
+) -> Result<Option<Vec<PgRow>>, sqlx::Error> {
     let values: Vec<_> = patches.iter().map(|p| p.req.values()).collect();
     let mut creds: HashMap<&Credential, i32> = HashMap::new();
     let mut cred_of = Vec::with_capacity(patches.len());
@@ -682,7 +668,8 @@ async fn batch_rows(
         .collect();
     let cred_ids: Vec<&str> = by_index.iter().map(|(c, _)| c.parts().0).collect();
     let stamps: Vec<Option<i64>> = by_index.iter().map(|(c, _)| c.parts().1).collect();
-    q.bind(nows)
+    match q
+        .bind(nows)
         .bind(expects)
         .bind(cred_of)
         .bind(kinds)
@@ -690,4 +677,8 @@ async fn batch_rows(
         .bind(stamps)
         .fetch_all(conn)
         .await
+    {
+        Err(e) if is_lock_timeout(&e) => Ok(None),
+        rows => rows.map(Some),
+    }
 }

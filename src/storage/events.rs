@@ -303,12 +303,22 @@ pub const FEED_LOCK: i64 = -7903422596081875140;
 /// Renews the feed's lease (migration 0009) for `keep` from now, in the caller's transaction;
 /// answers whether it had run out. Renewing a lease that had run out waits for every write that
 /// decided not to log (the lock), and moves the horizon past every id so far, so a client
-/// resuming from before is told to reload; it is looked at again under the lock, as another
-/// instance may have renewed it meanwhile.
+/// resuming from before is told to reload.
+///
+/// The horizon row is locked first, so the lease is judged once, on its latest value, and the
+/// renewal follows that judgement (a renewal read before a concurrent change, then applied on
+/// top of it, would miss that the lease had run out). It is judged by the clock, not the
+/// transaction's start, with a margin ([`listen_margin`]): a lease that runs out while this
+/// transaction is under way, letting a write go unlogged, counts as run out already.
 pub async fn listen(conn: &mut PgConnection, keep: Duration) -> Result<bool, sqlx::Error> {
-    let listened: bool = sqlx::query_scalar("SELECT listened_until > now() FROM event_log_horizon")
-        .fetch_one(&mut *conn)
-        .await?;
+    let margin = listen_margin(keep).as_secs_f64();
+    let listened: bool = sqlx::query_scalar(
+        "SELECT listened_until > clock_timestamp() + make_interval(secs => $1) \
+         FROM event_log_horizon FOR UPDATE",
+    )
+    .bind(margin)
+    .fetch_one(&mut *conn)
+    .await?;
     if !listened {
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
             .bind(FEED_LOCK)
@@ -317,14 +327,21 @@ pub async fn listen(conn: &mut PgConnection, keep: Duration) -> Result<bool, sql
     }
     sqlx::query(
         "UPDATE event_log_horizon SET
-            pruned_through = CASE WHEN listened_until > now() THEN pruned_through
+            pruned_through = CASE WHEN $2 THEN pruned_through
                 ELSE GREATEST(pruned_through, nextval('event_log_id_seq')) END,
-            listened_until = GREATEST(listened_until, now() + make_interval(secs => $1))",
+            listened_until = GREATEST(listened_until, clock_timestamp() + make_interval(secs => $1))",
     )
     .bind(keep.as_secs_f64())
+    .bind(listened)
     .execute(&mut *conn)
     .await?;
     Ok(!listened)
+}
+
+/// How close to its end a lease already counts as run out: a second, or a quarter of the lease
+/// when that is shorter (a renewal every housekeeping keeps it far from its end).
+fn listen_margin(keep: Duration) -> Duration {
+    (keep / 4).min(Duration::from_secs(1))
 }
 
 /// One subscription, wherever its stream is.

@@ -277,21 +277,9 @@ pub async fn patch_once(
     expect: Option<i64>,
 ) -> Result<Option<Outcome>, sqlx::Error> {
     let rows = run_patch(conn, &PATCH_FAST_SQL, cred, id, patch, now, expect).await?;
-    match rows.into_iter().next() {
-        Some(row) => outcome(row).map(Some),
-        None => patch_decided(conn, cred, id, patch, now, expect).await,
+    if let Some(row) = rows.into_iter().next() {
+        return outcome(row).map(Some);
     }
-}
-
-/// [`patch_sql`]: the patch, with what it found when it did not apply.
-pub(super) async fn patch_decided(
-    conn: &mut PgConnection,
-    cred: &Credential,
-    id: &str,
-    patch: &PatchSession,
-    now: &str,
-    expect: Option<i64>,
-) -> Result<Option<Outcome>, sqlx::Error> {
     let rows = run_patch(conn, &PATCH_SQL, cred, id, patch, now, expect).await?;
     let row = single_row(rows)?;
     let kind: &str = row.try_get("result_kind")?;
