@@ -48,7 +48,8 @@ pub enum Command {
         /// The file to read, or `-` for standard input.
         file: String,
     },
-    /// Print the SQL the server runs for a PATCH authenticated by password ($1 session id,
+    /// Print the SQL the server runs first for a PATCH authenticated by password (the statement
+    /// that writes a patch that applies; see `storage::sessions`) ($1 session id,
     /// then one parameter per patch member of PatchSession in contract order, then the time,
     /// the user id, the auth stamp and If-Match's version); used by `scripts/bench` to give
     /// PostgreSQL the same work. With `--batch`, the statement of a batch of patches (arrays:
