@@ -289,6 +289,7 @@ impl Inner {
             Running {
                 inner: self.clone(),
                 ids,
+                ended: false,
             },
         ))
     }
@@ -299,29 +300,51 @@ impl Inner {
 struct Running {
     inner: Arc<Inner>,
     ids: Vec<String>,
+    /// Ended by [`Running::finish`]: dropping it then does nothing more.
+    ended: bool,
+}
+
+impl Running {
+    /// Ends this batch and takes the next one, if one can start (the caller runs it).
+    fn finish(mut self) -> Option<(Vec<Queued>, Running)> {
+        self.end()
+    }
+
+    fn end(&mut self) -> Option<(Vec<Queued>, Running)> {
+        if std::mem::replace(&mut self.ended, true) {
+            return None;
+        }
+        let mut st = self.inner.lock();
+        for id in self.ids.drain(..) {
+            st.in_flight.remove(&id);
+        }
+        st.running -= 1;
+        self.inner.start(&mut st)
+    }
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
-        let next = {
-            let mut st = self.inner.lock();
-            for id in self.ids.drain(..) {
-                st.in_flight.remove(&id);
-            }
-            st.running -= 1;
-            self.inner.start(&mut st)
-        };
-        if let Some((batch, running)) = next {
+        if let Some((batch, running)) = self.end() {
             spawn_batch(batch, running);
         }
     }
 }
 
-/// Runs a batch in a task of its own (it answers other requests than the one starting it).
+/// Runs a batch in a task of its own (it answers other requests than the one starting it),
+/// and then each next one in the same task, as long as one can start: the next statement goes
+/// to PostgreSQL at once, before the answers just given are written to their clients, rather
+/// than from a new task queued behind those requests' tasks.
 fn spawn_batch(batch: Vec<Queued>, running: Running) {
     tokio::spawn(async move {
-        run(&running.inner.leases, batch).await;
-        drop(running);
+        let (mut batch, mut running) = (batch, running);
+        loop {
+            run(&running.inner.leases, batch).await;
+            match running.finish() {
+                Some(next) => (batch, running) = next,
+                None => break,
+            }
+        }
     });
 }
 
