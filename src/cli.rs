@@ -226,13 +226,12 @@ pub enum ApiKeyCommand {
 }
 
 /// The tokio runtime for a command. `VOICE_API_WORKER_THREADS` sets the server's worker
-/// threads; 1 runs everything on one thread (no cross-thread wake-ups), which suits a small
-/// machine shared with PostgreSQL.
+/// threads: `1` runs everything on one thread, `0` one per CPU, unset [`default_worker_threads`].
 pub fn runtime(_cli: &Cli) -> std::io::Result<tokio::runtime::Runtime> {
     let threads: usize = std::env::var("VOICE_API_WORKER_THREADS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
+        .unwrap_or_else(default_worker_threads);
     if threads == 1 {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -243,6 +242,21 @@ pub fn runtime(_cli: &Cli) -> std::io::Result<tokio::runtime::Runtime> {
             b.worker_threads(threads);
         }
         b.enable_all().build()
+    }
+}
+
+/// One thread on a machine of at most two CPUs (where the server shares them with PostgreSQL
+/// and its clients), else one per CPU (`0`). With one thread no request is handed between
+/// workers (two `futex` calls a request at c = 1 with two), and a batch's answers and the next
+/// batch's statement come from one queue. Measured on 2 CPUs (wrk, 3 interleaved rounds of 5 s,
+/// means, BENCHMARKS.md): PATCH JSON +4 % at c = 1, +53 % at c = 8, −1 % at c = 32; PATCH XML
+/// +16 % at c = 8, +13 % at c = 32; GET −6 % at c = 8; less server CPU a request in every case;
+/// and with 1,000-session lists fetched back to back beside PATCH at c = 8, no worse a PATCH
+/// p99 (15–20 ms against 17–43). More CPUs than that are left to tokio's own default.
+fn default_worker_threads() -> usize {
+    match std::thread::available_parallelism() {
+        Ok(n) if n.get() <= 2 => 1,
+        _ => 0,
     }
 }
 
