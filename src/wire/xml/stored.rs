@@ -60,51 +60,14 @@ impl<'de> DeserializeSeed<'de> for ElementSeed<'_> {
     fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         match self.ty {
             WireType::Text | WireType::Bool | WireType::Int | WireType::Enum(_) => {
-                d.deserialize_any(ScalarVisitor(self))
+                let text = ScalarText.deserialize(d)?;
+                self.element.scalar(self.out, self.ty, text.as_deref());
+                Ok(())
             }
             WireType::List(_) | WireType::StringMap | WireType::Object(_) => {
                 d.deserialize_any(CompositeVisitor(self))
             }
         }
-    }
-}
-
-/// A scalar written as it is parsed: a string (unescaped by serde_json, borrowed when it
-/// has no escapes), a boolean, or null. A number declines: the JSON reader keeps a number's
-/// literal, which serde_json's visitor no longer has (this server stores none in a list).
-struct ScalarVisitor<'o>(ElementSeed<'o>);
-
-impl ScalarVisitor<'_> {
-    fn write(self, text: Option<&str>) {
-        let ElementSeed { out, element, ty } = self.0;
-        element.scalar(out, ty, text);
-    }
-}
-
-impl<'de> Visitor<'de> for ScalarVisitor<'_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "a string, boolean or null for '{}'",
-            self.0.element.name()
-        )
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
-        self.write(Some(v));
-        Ok(())
-    }
-
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {
-        self.write(Some(if v { "true" } else { "false" }));
-        Ok(())
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        self.write(None);
-        Ok(())
     }
 }
 
@@ -273,7 +236,7 @@ enum Held<'de> {
 }
 
 /// An object's members by slot, scalars as their text, composites as raw JSON; an unknown or
-/// repeated key declines, and so does a number (see [`ScalarVisitor`]).
+/// repeated key declines, and so does a number (see [`ScalarText`]).
 fn collect_members<'de, A: MapAccess<'de>>(
     td: &'static TypeDef,
     mut map: A,
@@ -285,7 +248,7 @@ fn collect_members<'de, A: MapAccess<'de>>(
             Some(slot) if held[slot.index].is_none() => {
                 held[slot.index] = Some(match slot.member.ty {
                     WireType::Text | WireType::Bool | WireType::Int | WireType::Enum(_) => {
-                        Held::Scalar(map.next_value_seed(HeldScalar)?)
+                        Held::Scalar(map.next_value_seed(ScalarText)?)
                     }
                     _ => Held::Raw(map.next_value()?),
                 });
@@ -314,17 +277,19 @@ fn write_held(
     }
 }
 
-/// A scalar's text as [`ScalarVisitor`] takes it, kept for later.
-struct HeldScalar;
+/// A scalar's text as it is parsed: a string (unescaped by serde_json, borrowed when it has no
+/// escapes), a boolean, or `None` for null. A number declines: the JSON reader keeps a number's
+/// literal, which serde_json's visitor no longer has (this server stores none in a list).
+struct ScalarText;
 
-impl<'de> DeserializeSeed<'de> for HeldScalar {
+impl<'de> DeserializeSeed<'de> for ScalarText {
     type Value = Option<Cow<'de, str>>;
     fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_any(self)
     }
 }
 
-impl<'de> Visitor<'de> for HeldScalar {
+impl<'de> Visitor<'de> for ScalarText {
     type Value = Option<Cow<'de, str>>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
