@@ -4,37 +4,45 @@
 //! Storage keeps lists as this server's canonical JSON, members in declaration order (JSON's
 //! order); DataContract XML wants them in DataContract order (ordinal by name), and writes a
 //! nil element for what JSON omits. So the writer cannot copy, but it need not build values
-//! either: serde_json's streaming parser drives the XML writer. A list's items are written
-//! as they are parsed; an object's members are taken as borrowed raw slices (`&RawValue`, at
-//! most [`MAX_MEMBERS`] of them, on the stack), then written in DataContract order, each
-//! scalar from its slice (a string without escapes as it is). Nothing is allocated but a
-//! string with escapes, and a map's entries.
+//! either: a scanner over the JSON drives the XML writer. A list's items are written as they
+//! are scanned; an object whose DataContract order is its declaration order is written as it is
+//! scanned too; any other object's members are held (a scalar as its text, a composite as its
+//! raw JSON, at most [`MAX_MEMBERS`] of them, on the stack) and then written in DataContract
+//! order. Nothing is allocated but a string with escapes, and a map's entries.
 //!
-//! Measured against what it replaces, reading the JSON into borrowed
-//! [`crate::contract::Value`]s and writing those: `stored_xml_timing` below (a session of 3
-//! members, 10 log entries and 3 breadcrumbs, release build, best of 5) 10.1–12.8 µs through
-//! values, 6.2–8.2 µs streamed; the whole server under callgrind (PATCH XML, the bench's
-//! sessions) 353 K → 300 K instructions per request (PATCH JSON: 168 K). Storing the lists in
-//! DataContract order instead would make JSON, the common case, pay for reordering.
+//! The scanner is written here rather than taken from serde_json, against this crate's
+//! preference for libraries, because a measurement said so: under callgrind (PATCH XML, the
+//! bench's sessions, a fixed sequence of 1,000 patches; `scripts/bench_profile.md`) the whole
+//! request went from 257.9 K to 250.0 K instructions, most of it in skipping string content
+//! eight bytes at a time with an exact stop (a visitor call per value, a `RawValue` per held
+//! member and a second parse of each held composite are gone too). The scanner only takes
+//! what this server writes (no number, no raw control character): it declines anything else,
+//! and so does a shape error, and the caller then reads values with the JSON reader and writes
+//! those, as before, so what is written never depends on which path wrote it (the tests below
+//! compare both, on hand-picked and on corrupted JSON).
 //!
-//! It declines (an error, and the caller then reads values and writes those, as before) what
-//! this server never stores: an unknown or repeated member, an object of more than
-//! [`MAX_MEMBERS`] members. A shape error declines too, so the caller reports it as it did.
+//! Measured against reading the JSON into borrowed [`crate::contract::Value`]s and writing
+//! those: `stored_xml_timing` below (a session of 3 members, 10 log entries and 3 breadcrumbs,
+//! release build, best of 5). Storing the lists in DataContract order instead would make JSON,
+//! the common case, pay for reordering.
 
-use super::write::{Composite, Element};
+use super::write::{Composite, Element, bytes_below, bytes_equal};
 use crate::contract::{Slot, TypeDef, WireType};
-use crate::wire::json::Key;
-use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
-use serde_json::value::RawValue;
 use std::borrow::Cow;
-use std::fmt;
 
-/// The most members an object may have to be written from its raw members.
+/// The most members an object may have to be written from its held members.
 pub(super) const MAX_MEMBERS: usize = 16;
 
 /// The most entries a map may have to be written here (its repeated keys are found by a
 /// linear search).
 const MAX_ENTRIES: usize = 64;
+
+/// JSON this writer does not take (the caller falls back to values); it carries no reason,
+/// because the fallback reports the JSON reader's own.
+#[derive(Debug)]
+pub(super) struct Decline;
+
+type Scanned<T> = Result<T, Decline>;
 
 /// Writes `element`, of wire type `ty`, from its stored JSON.
 pub(super) fn write(
@@ -42,119 +50,253 @@ pub(super) fn write(
     element: Element,
     ty: &'static WireType,
     json: &str,
-) -> Result<(), serde_json::Error> {
-    let mut de = serde_json::Deserializer::from_str(json);
-    ElementSeed { out, element, ty }.deserialize(&mut de)?;
-    de.end()
+) -> Scanned<()> {
+    let mut scan = Scan::new(json);
+    write_value(out, element, ty, &mut scan)?;
+    scan.end()
 }
 
-/// One element, written as its value is parsed.
-struct ElementSeed<'o> {
-    out: &'o mut Vec<u8>,
+/// A cursor over JSON text.
+struct Scan<'a> {
+    text: &'a str,
+    at: usize,
+}
+
+impl<'a> Scan<'a> {
+    fn new(text: &'a str) -> Scan<'a> {
+        Scan { text, at: 0 }
+    }
+
+    fn bytes(&self) -> &'a [u8] {
+        self.text.as_bytes()
+    }
+
+    /// The next byte after any whitespace, not consumed.
+    fn peek(&mut self) -> Option<u8> {
+        let bytes = self.bytes();
+        while let Some(&b) = bytes.get(self.at) {
+            if !matches!(b, b' ' | b'\t' | b'\n' | b'\r') {
+                return Some(b);
+            }
+            self.at += 1;
+        }
+        None
+    }
+
+    /// Consumes `b` (after whitespace), or declines.
+    fn expect(&mut self, b: u8) -> Scanned<()> {
+        if self.peek() == Some(b) {
+            self.at += 1;
+            Ok(())
+        } else {
+            Err(Decline)
+        }
+    }
+
+    /// Consumes `b` if it is next (after whitespace).
+    fn eat(&mut self, b: u8) -> bool {
+        let found = self.peek() == Some(b);
+        if found {
+            self.at += 1;
+        }
+        found
+    }
+
+    /// Consumes a keyword (`null`, `true`, `false`).
+    fn keyword(&mut self, word: &str) -> Scanned<()> {
+        if self.text[self.at..].starts_with(word) {
+            self.at += word.len();
+            Ok(())
+        } else {
+            Err(Decline)
+        }
+    }
+
+    fn end(mut self) -> Scanned<()> {
+        match self.peek() {
+            None => Ok(()),
+            Some(_) => Err(Decline),
+        }
+    }
+
+    /// A string at the cursor: its text, borrowed when it has no escapes (unescaped by
+    /// serde_json when it has: the rare case, and the same rules as the JSON reader's).
+    fn string(&mut self) -> Scanned<Cow<'a, str>> {
+        self.expect(b'"')?;
+        let start = self.at;
+        let bytes = self.bytes();
+        let mut escaped = false;
+        loop {
+            self.at = skip_plain(bytes, self.at);
+            match bytes.get(self.at) {
+                Some(b'"') => break,
+                Some(b'\\') => {
+                    escaped = true;
+                    // The escaped byte is skipped whatever it is; serde_json judges it below.
+                    self.at += 2;
+                }
+                // A raw control character (which JSON forbids), or the end of the text.
+                _ => return Err(Decline),
+            }
+        }
+        let inner = self.text.get(start..self.at).ok_or(Decline)?;
+        self.at += 1;
+        if escaped {
+            let quoted = &self.text[start - 1..self.at];
+            serde_json::from_str::<String>(quoted)
+                .map(Cow::Owned)
+                .map_err(|_| Decline)
+        } else {
+            Ok(Cow::Borrowed(inner))
+        }
+    }
+
+    /// A scalar's text as the JSON reader takes it: a string unescaped, a boolean as
+    /// `true`/`false`, `None` for null. A number declines: this server stores none in a list.
+    fn scalar(&mut self) -> Scanned<Option<Cow<'a, str>>> {
+        match self.peek() {
+            Some(b'"') => self.string().map(Some),
+            Some(b't') => self.keyword("true").map(|()| Some(Cow::Borrowed("true"))),
+            Some(b'f') => self.keyword("false").map(|()| Some(Cow::Borrowed("false"))),
+            Some(b'n') => self.keyword("null").map(|()| None),
+            _ => Err(Decline),
+        }
+    }
+
+    /// An object's next key (after `{` or a member), or `None` at its end.
+    fn key(&mut self, first: bool) -> Scanned<Option<Cow<'a, str>>> {
+        if self.eat(b'}') {
+            return Ok(None);
+        }
+        if !first {
+            self.expect(b',')?;
+        }
+        let key = self.string()?;
+        self.expect(b':')?;
+        Ok(Some(key))
+    }
+
+    /// Whether a list has a next item (after `[` or an item).
+    fn next_item(&mut self, first: bool) -> Scanned<bool> {
+        if self.eat(b']') {
+            return Ok(false);
+        }
+        if !first {
+            self.expect(b',')?;
+        }
+        Ok(true)
+    }
+
+    /// Skips one composite value (an object or a list), returning its raw text; what is inside
+    /// is checked when it is written.
+    fn raw(&mut self) -> Scanned<&'a str> {
+        if !matches!(self.peek(), Some(b'{' | b'[')) {
+            return Err(Decline);
+        }
+        let start = self.at;
+        let bytes = self.bytes();
+        let mut depth = 0usize;
+        loop {
+            match bytes.get(self.at) {
+                Some(b'"') => {
+                    self.string()?;
+                    continue;
+                }
+                Some(b'{' | b'[') => depth += 1,
+                Some(b'}' | b']') => depth = depth.checked_sub(1).ok_or(Decline)?,
+                Some(_) => {}
+                None => return Err(Decline),
+            }
+            self.at += 1;
+            if depth == 0 {
+                return Ok(&self.text[start..self.at]);
+            }
+        }
+    }
+}
+
+/// The index of the first byte from `i` that ends a plain run inside a JSON string (a quote, a
+/// backslash or a control character), or the text's length: eight bytes at a time, the last
+/// few padded with a plain byte. Measured: a byte loop for the tail cost 26 K instructions a
+/// PATCH XML here (keys and values are short).
+fn skip_plain(bytes: &[u8], mut i: usize) -> usize {
+    loop {
+        let rest = bytes.get(i..).unwrap_or_default();
+        let word = match rest.get(..8) {
+            Some(word) => u64::from_le_bytes(word.try_into().unwrap_or_default()),
+            None if rest.is_empty() => return i,
+            None => {
+                let mut word = [b'a'; 8];
+                word[..rest.len()].copy_from_slice(rest);
+                u64::from_le_bytes(word)
+            }
+        };
+        let stops = ends_plain(word);
+        if stops != 0 {
+            return i + (stops.trailing_zeros() / 8) as usize;
+        }
+        if rest.len() <= 8 {
+            return i + rest.len();
+        }
+        i += 8;
+    }
+}
+
+/// The high bit of each byte of `x` that is a quote, a backslash or below 0x20; the lowest is
+/// exact, which is the one [`skip_plain`] wants.
+#[inline]
+fn ends_plain(x: u64) -> u64 {
+    bytes_below(x, 0x20) | bytes_equal(x, b'"') | bytes_equal(x, b'\\')
+}
+
+/// One element of wire type `ty`, written as its value is scanned.
+fn write_value(
+    out: &mut Vec<u8>,
     element: Element,
     ty: &'static WireType,
-}
-
-impl<'de> DeserializeSeed<'de> for ElementSeed<'_> {
-    type Value = ();
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        match self.ty {
-            WireType::Text | WireType::Bool | WireType::Int | WireType::Enum(_) => {
-                let text = ScalarText.deserialize(d)?;
-                self.element.scalar(self.out, self.ty, text.as_deref());
-                Ok(())
-            }
-            WireType::List(_) | WireType::StringMap | WireType::Object(_) => {
-                d.deserialize_any(CompositeVisitor(self))
-            }
+    scan: &mut Scan<'_>,
+) -> Scanned<()> {
+    match ty {
+        WireType::Text | WireType::Bool | WireType::Int | WireType::Enum(_) => {
+            let text = scan.scalar()?;
+            element.scalar(out, ty, text.as_deref());
+            Ok(())
         }
-    }
-}
-
-/// A scalar's text from its raw JSON, as the JSON reader takes it: a string unescaped, a
-/// number as its literal, a boolean as `true`/`false`; `None` for null.
-fn scalar(raw: &str) -> Result<Option<Cow<'_, str>>, serde_json::Error> {
-    Ok(match raw.as_bytes().first() {
-        Some(b'"') => {
-            let inner = &raw[1..raw.len() - 1];
-            if inner.contains('\\') {
-                Some(Cow::Owned(serde_json::from_str::<String>(raw)?))
-            } else {
-                Some(Cow::Borrowed(inner))
+        _ if scan.peek() == Some(b'n') => {
+            scan.keyword("null")?;
+            element.open(out, ty).nil(out);
+            Ok(())
+        }
+        WireType::List(item) => {
+            scan.expect(b'[')?;
+            let list = element.open(out, ty);
+            if !scan.next_item(true)? {
+                list.empty(out);
+                return Ok(());
             }
-        }
-        Some(b't') => Some(Cow::Borrowed("true")),
-        Some(b'f') => Some(Cow::Borrowed("false")),
-        Some(b'n') => None,
-        Some(b'-' | b'0'..=b'9') => Some(Cow::Borrowed(raw)),
-        _ => return Err(de::Error::custom("not a scalar")),
-    })
-}
-
-struct CompositeVisitor<'o>(ElementSeed<'o>);
-
-impl<'de> Visitor<'de> for CompositeVisitor<'_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "a value of '{}'", self.0.element.name())
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        let ElementSeed { out, element, ty } = self.0;
-        element.open(out, ty).nil(out);
-        Ok(())
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let ElementSeed { out, element, ty } = self.0;
-        let WireType::List(item) = ty else {
-            return Err(de::Error::custom(
-                "an array for a member that is not a list",
-            ));
-        };
-        let list = element.open(out, ty);
-        let mark = out.len();
-        list.start(out);
-        let mut items = 0;
-        while seq
-            .next_element_seed(ElementSeed {
-                out: &mut *out,
-                element: list.item(item),
-                ty: item,
-            })?
-            .is_some()
-        {
-            items += 1;
-        }
-        if items == 0 {
-            out.truncate(mark);
-            list.empty(out);
-        } else {
+            list.start(out);
+            let mut first = true;
+            while first || scan.next_item(false)? {
+                first = false;
+                write_value(out, list.item(item), item, scan)?;
+            }
             list.end(out);
+            Ok(())
         }
-        Ok(())
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
-        let ElementSeed { out, element, ty } = self.0;
-        match ty {
-            WireType::StringMap => {
-                let map_element = element.open(out, ty);
-                write_map(out, map_element, map)
-            }
-            WireType::Object(td) if td.base.is_none() && in_declaration_order(td) => {
-                let object = element.open(out, ty);
-                object.start(out);
-                stream_members(out, &object, td, map)?;
-                object.end(out);
-                Ok(())
-            }
-            WireType::Object(td) if td.len() <= MAX_MEMBERS => {
-                let mut held: [Option<Held<'de>>; MAX_MEMBERS] = Default::default();
-                collect_members(td, map, &mut held)?;
-                let object = element.open(out, ty);
-                object.start(out);
+        WireType::StringMap => {
+            scan.expect(b'{')?;
+            let map = element.open(out, ty);
+            write_map(out, map, scan)
+        }
+        WireType::Object(td) => {
+            scan.expect(b'{')?;
+            let object = element.open(out, ty);
+            object.start(out);
+            if td.base.is_none() && in_declaration_order(td) {
+                stream_members(out, &object, td, scan)?;
+            } else if td.len() <= MAX_MEMBERS {
+                let mut held: [Held<'_>; MAX_MEMBERS] = Default::default();
+                collect_members(td, scan, &mut held)?;
                 td.try_for_each_xml_slot(&mut |slot| {
                     write_held(
                         out,
@@ -162,18 +304,18 @@ impl<'de> Visitor<'de> for CompositeVisitor<'_> {
                         &slot.member.ty,
                         &held[slot.index],
                     )
-                })
-                .map_err(de::Error::custom)?;
-                object.end(out);
-                Ok(())
+                })?;
+            } else {
+                return Err(Decline);
             }
-            _ => Err(de::Error::custom("an object this writer does not take")),
+            object.end(out);
+            Ok(())
         }
     }
 }
 
 /// Whether a type's DataContract order is its declaration order (JSON's): then its members
-/// are written as they are parsed.
+/// are written as they are scanned.
 fn in_declaration_order(td: &TypeDef) -> bool {
     td.xml_order.iter().enumerate().all(|(i, &j)| i == j)
 }
@@ -192,13 +334,13 @@ fn slot_of(td: &'static TypeDef, key: &str, next: usize) -> Option<Slot> {
 }
 
 /// The members of an object in declaration order (= DataContract order), written as they
-/// are parsed, a nil element for each one JSON omits; a key out of that order declines.
-fn stream_members<'de, A: MapAccess<'de>>(
+/// are scanned, a nil element for each one JSON omits; a key out of that order declines.
+fn stream_members(
     out: &mut Vec<u8>,
     object: &Composite,
     td: &'static TypeDef,
-    mut map: A,
-) -> Result<(), A::Error> {
+    scan: &mut Scan<'_>,
+) -> Scanned<()> {
     let absent = |out: &mut Vec<u8>, from: usize, to: usize| {
         for (index, member) in td.members.iter().enumerate().take(to).skip(from) {
             let slot = Slot {
@@ -206,157 +348,103 @@ fn stream_members<'de, A: MapAccess<'de>>(
                 member,
                 owner: td,
             };
-            write_raw(out, object.member(&slot), &member.ty, None).map_err(de::Error::custom)?;
+            write_held(out, object.member(&slot), &member.ty, &Held::Absent)?;
         }
         Ok(())
     };
     let mut next = 0;
-    while let Some(key) = map.next_key_seed(Key)? {
-        let Some(slot) = slot_of(td, &key, next).filter(|s| s.index >= next) else {
-            return Err(de::Error::custom(
-                "a member out of order, unknown or repeated",
-            ));
-        };
+    let mut first = true;
+    while let Some(key) = scan.key(first)? {
+        first = false;
+        let slot = slot_of(td, &key, next)
+            .filter(|s| s.index >= next)
+            .ok_or(Decline)?;
         absent(out, next, slot.index)?;
-        map.next_value_seed(ElementSeed {
-            out: &mut *out,
-            element: object.member(&slot),
-            ty: &slot.member.ty,
-        })?;
+        write_value(out, object.member(&slot), &slot.member.ty, scan)?;
         next = slot.index + 1;
     }
     absent(out, next, td.members.len())
 }
 
-/// A member of an object taken out of order: a scalar's text (unescaped, borrowed when it has
-/// no escapes; `None` for null), or a composite's raw JSON.
-enum Held<'de> {
-    Scalar(Option<Cow<'de, str>>),
-    Raw(&'de RawValue),
+/// A member of an object taken out of order: absent, a scalar's text (unescaped, borrowed
+/// when it has no escapes; `None` for null), or a composite's raw JSON.
+#[derive(Default)]
+enum Held<'a> {
+    #[default]
+    Absent,
+    Scalar(Option<Cow<'a, str>>),
+    Raw(&'a str),
 }
 
-/// An object's members by slot, scalars as their text, composites as raw JSON; an unknown or
-/// repeated key declines, and so does a number (see [`ScalarText`]).
-fn collect_members<'de, A: MapAccess<'de>>(
+/// An object's members by slot; an unknown or repeated key declines.
+fn collect_members<'a>(
     td: &'static TypeDef,
-    mut map: A,
-    held: &mut [Option<Held<'de>>],
-) -> Result<(), A::Error> {
+    scan: &mut Scan<'a>,
+    held: &mut [Held<'a>],
+) -> Scanned<()> {
     let mut next = 0;
-    while let Some(key) = map.next_key_seed(Key)? {
-        match slot_of(td, &key, next) {
-            Some(slot) if held[slot.index].is_none() => {
-                held[slot.index] = Some(match slot.member.ty {
-                    WireType::Text | WireType::Bool | WireType::Int | WireType::Enum(_) => {
-                        Held::Scalar(map.next_value_seed(ScalarText)?)
-                    }
-                    _ => Held::Raw(map.next_value()?),
-                });
-                next = slot.index + 1;
-            }
-            _ => return Err(de::Error::custom("an unknown or repeated member")),
+    let mut first = true;
+    while let Some(key) = scan.key(first)? {
+        first = false;
+        let slot = slot_of(td, &key, next).ok_or(Decline)?;
+        if !matches!(held[slot.index], Held::Absent) {
+            return Err(Decline);
         }
+        held[slot.index] = match slot.member.ty {
+            WireType::Text | WireType::Bool | WireType::Int | WireType::Enum(_) => {
+                Held::Scalar(scan.scalar()?)
+            }
+            _ if scan.peek() == Some(b'n') => {
+                scan.keyword("null")?;
+                Held::Scalar(None)
+            }
+            _ => Held::Raw(scan.raw()?),
+        };
+        next = slot.index + 1;
     }
     Ok(())
 }
 
-/// A member held by [`collect_members`] (`None`: absent, which is nil).
+/// A member held by [`collect_members`]: absent and null are both nil.
 fn write_held(
     out: &mut Vec<u8>,
     element: Element,
     ty: &'static WireType,
-    held: &Option<Held<'_>>,
-) -> Result<(), serde_json::Error> {
-    match held {
-        Some(Held::Scalar(text)) => {
+    held: &Held<'_>,
+) -> Scanned<()> {
+    match (held, ty) {
+        (Held::Raw(raw), _) => write(out, element, ty, raw),
+        (
+            Held::Scalar(text),
+            WireType::Text | WireType::Bool | WireType::Int | WireType::Enum(_),
+        ) => {
             element.scalar(out, ty, text.as_deref());
             Ok(())
         }
-        Some(Held::Raw(raw)) => write_raw(out, element, ty, Some(raw)),
-        None => write_raw(out, element, ty, None),
-    }
-}
-
-/// A scalar's text as it is parsed: a string (unescaped by serde_json, borrowed when it has no
-/// escapes), a boolean, or `None` for null. A number declines: the JSON reader keeps a number's
-/// literal, which serde_json's visitor no longer has (this server stores none in a list).
-struct ScalarText;
-
-impl<'de> DeserializeSeed<'de> for ScalarText {
-    type Value = Option<Cow<'de, str>>;
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for ScalarText {
-    type Value = Option<Cow<'de, str>>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a string, boolean or null")
-    }
-
-    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(Some(Cow::Borrowed(v)))
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Some(Cow::Owned(v.to_owned())))
-    }
-
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-        Ok(Some(Cow::Owned(v)))
-    }
-
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-        Ok(Some(Cow::Borrowed(if v { "true" } else { "false" })))
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-}
-
-/// A member from its raw JSON (`None`: absent, which is nil).
-fn write_raw(
-    out: &mut Vec<u8>,
-    element: Element,
-    ty: &'static WireType,
-    raw: Option<&RawValue>,
-) -> Result<(), serde_json::Error> {
-    match (ty, raw) {
-        (WireType::Text | WireType::Bool | WireType::Int | WireType::Enum(_), raw) => {
-            let text = match raw {
-                Some(raw) => scalar(raw.get())?,
-                None => None,
-            };
-            element.scalar(out, ty, text.as_deref());
+        (Held::Absent, WireType::Text | WireType::Bool | WireType::Int | WireType::Enum(_)) => {
+            element.scalar(out, ty, None);
+            Ok(())
         }
-        (_, None) => element.open(out, ty).nil(out),
-        (_, Some(raw)) => write(out, element, ty, raw.get())?,
+        (Held::Scalar(None) | Held::Absent, _) => {
+            element.open(out, ty).nil(out);
+            Ok(())
+        }
+        (Held::Scalar(Some(_)), _) => Err(Decline),
     }
-    Ok(())
 }
 
-/// A `Dictionary<string,string>`'s entries, as the JSON reader takes them: a repeated key
-/// replaces the earlier value in its place, a null value is the empty string.
-fn write_map<'de, A: MapAccess<'de>>(
-    out: &mut Vec<u8>,
-    map_element: Composite,
-    mut map: A,
-) -> Result<(), A::Error> {
-    let mut entries: Vec<(Cow<'de, str>, Cow<'de, str>)> = Vec::new();
-    while let Some(key) = map.next_key_seed(Key)? {
-        let raw: &'de RawValue = map.next_value()?;
-        let value = scalar(raw.get())
-            .map_err(de::Error::custom)?
-            .unwrap_or(Cow::Borrowed(""));
+/// A `Dictionary<string,string>`'s entries (after its `{`), as the JSON reader takes them: a
+/// repeated key replaces the earlier value in its place, a null value is the empty string.
+fn write_map(out: &mut Vec<u8>, map_element: Composite, scan: &mut Scan<'_>) -> Scanned<()> {
+    let mut entries: Vec<(Cow<'_, str>, Cow<'_, str>)> = Vec::new();
+    let mut first = true;
+    while let Some(key) = scan.key(first)? {
+        first = false;
+        let value = scan.scalar()?.unwrap_or(Cow::Borrowed(""));
         match entries.iter().position(|(k, _)| *k == key) {
             Some(i) => entries[i].1 = value,
             // The lookup is linear: a map larger than any this server stores declines.
-            None if entries.len() == MAX_ENTRIES => {
-                return Err(de::Error::custom("a map of too many entries"));
-            }
+            None if entries.len() == MAX_ENTRIES => return Err(Decline),
             None => entries.push((key, value)),
         }
     }
@@ -557,6 +645,81 @@ mod tests {
             let written = super::super::write(&mut out, SessionInfo::TYPE, &Value::Object(values));
             assert!(written.is_err(), "{json}");
             assert!(json::read_member(&slot.member.ty, json).is_err(), "{json}");
+        }
+    }
+
+    /// The scanner's own edges: whitespace anywhere JSON allows it, escapes in keys and values,
+    /// a string reaching the text's end, raw control characters, keywords cut short.
+    #[test]
+    fn the_scanner_takes_or_declines_as_the_json_reader_decides() {
+        let taken = [
+            ("log", " [ { \"date\" : \"d\" ,\n\t\"message\":\r\"m\" } ] "),
+            ("log", r#"[{"d\u0061te":"a\/b","message":"\ud83d\ude80"}]"#),
+            (
+                "members",
+                r#"[{"callSid":"0123456789abcdef\"01234567","muted":false}]"#,
+            ),
+            (
+                "members",
+                r#"[{"applicationData":{"k":"01234567","l":true}}]"#,
+            ),
+        ];
+        for (field, json) in taken {
+            assert!(streams(field, json), "{field}: {json}");
+            assert_same(field, json);
+        }
+        let declined = [
+            ("log", "[{\"message\":\"a\u{1}b\"}]"),
+            ("log", r#"[{"message":"unterminated"#),
+            ("log", r#"[{"message":"01234567"#),
+            ("log", r#"[{"message":nul}]"#),
+            ("log", r#"[{"message":"a"},]"#),
+            ("log", r#"[{"message":"a"}"#),
+            ("log", r#"[{"message" "a"}]"#),
+            ("log", r#"[{"message":"\ud800"}]"#),
+            ("members", r#"[{"applicationData":"text"}]"#),
+            ("members", r#"[{"applicationData":{"k":"v"}"#),
+            ("members", r#"[{"applicationData":{"k":["v"]}}]"#),
+            ("customer_breadcrumb", "{}"),
+        ];
+        for (field, json) in declined {
+            assert!(!streams(field, json), "{field}: {json}");
+            // ... and the fallback decides as the JSON reader does.
+            let slot = slot_of(field);
+            let mut values = vec![Value::Null; SessionInfo::TYPE.len()];
+            values[slot.index] = Value::Json(json.into());
+            let written =
+                super::super::write(&mut Vec::new(), SessionInfo::TYPE, &Value::Object(values));
+            let read = json::read_member(&slot.member.ty, json);
+            assert_eq!(written.is_ok(), read.is_ok(), "{field}: {json}");
+        }
+    }
+
+    proptest::proptest! {
+        /// A stored list with bytes changed anywhere: whatever the scanner writes is what the
+        /// JSON reader's values write, and what it declines the fallback decides.
+        #[test]
+        fn corrupted_stored_json_is_written_as_its_values_or_refused(
+            field in proptest::sample::select(vec!["members", "log", "customer_breadcrumb"]),
+            edits in proptest::collection::vec(
+                (proptest::prelude::any::<proptest::sample::Index>(),
+                 proptest::sample::select(b"\"\\{}[],: \x01nt0a".to_vec())),
+                1..4,
+            )
+        ) {
+            let Value::Object(values) = stored_form(&bench_session()) else { unreachable!() };
+            let Value::Json(text) = &values[slot_of(field).index] else { unreachable!() };
+            let mut bytes = text.as_bytes().to_vec();
+            for (at, byte) in edits {
+                let i = at.index(bytes.len());
+                bytes[i] = byte;
+            }
+            let Ok(json) = String::from_utf8(bytes) else { return Ok(()) };
+            if streams(field, &json) {
+                let streamed = String::from_utf8(document(field, &json, true)).unwrap();
+                let read = String::from_utf8(document(field, &json, false)).unwrap();
+                proptest::prop_assert_eq!(streamed, read);
+            }
         }
     }
 

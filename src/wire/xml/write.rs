@@ -123,10 +123,6 @@ impl Element {
         }
     }
 
-    pub(super) fn name(&self) -> &'static str {
-        self.name
-    }
-
     fn xmlns(&self, out: &mut Vec<u8>) {
         if self.switch {
             out.extend_from_slice(b" xmlns=\"");
@@ -464,11 +460,30 @@ pub(super) fn escape_text(out: &mut Vec<u8>, text: &str) {
 /// `escape_text` before.
 #[inline]
 fn may_need_escape(x: u64) -> bool {
+    (bytes_below(x, 0x20)
+        | bytes_equal(x, b'&')
+        | bytes_equal(x, b'<')
+        | bytes_equal(x, b'>')
+        | bytes_equal(x, 0xEF))
+        != 0
+}
+
+/// The high bit of each byte of `x` below `n` (`n` at most 0x80): `x - n…` borrows into a
+/// byte's top bit, masked by `!x` so bytes from 0x80 up never count. Exact for the lowest
+/// byte reported (a borrow only runs upward from a byte that is itself reported), which is
+/// the first in text order for a little-endian word.
+#[inline]
+pub(super) fn bytes_below(x: u64, n: u8) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
-    let below = |x: u64, n: u64| x.wrapping_sub(ONES * n) & !x & HIGH;
-    let equal = |b: u8| below(x ^ (ONES * u64::from(b)), 1);
-    (below(x, 0x20) | equal(b'&') | equal(b'<') | equal(b'>') | equal(0xEF)) != 0
+    x.wrapping_sub(ONES * u64::from(n)) & !x & HIGH
+}
+
+/// The high bit of each byte of `x` equal to `b` (a zero byte of `x ^ b…`), exact as
+/// [`bytes_below`] is.
+#[inline]
+pub(super) fn bytes_equal(x: u64, b: u8) -> u64 {
+    bytes_below(x ^ (0x0101_0101_0101_0101 * u64::from(b)), 1)
 }
 
 /// The bytes [`escape_text`] must look at: `&`, `<`, `>`, the control characters other than
