@@ -77,9 +77,9 @@ impl Scope {
     /// How an element in namespace `ns` is named here: with the in-scope prefix, or plain (with
     /// an `xmlns` switch when `ns` is not the default), and the scope its content sees.
     fn name(self, ns: &'static str) -> (Option<usize>, bool, Scope) {
-        if ns == self.default_ns {
+        if same_ns(ns, self.default_ns) {
             (None, false, self)
-        } else if let Some((_, depth)) = self.prefix.filter(|(pns, _)| *pns == ns) {
+        } else if let Some((_, depth)) = self.prefix.filter(|(pns, _)| same_ns(pns, ns)) {
             (Some(depth), false, self)
         } else {
             (
@@ -133,7 +133,7 @@ impl Element {
 
     /// A scalar member of wire type `ty`: `None` is nil; text is escaped, enum names,
     /// booleans and integers are written as they are (plain ASCII words).
-    pub(super) fn scalar(&self, out: &mut Vec<u8>, ty: &WireType, text: Option<&str>) {
+    pub(super) fn scalar(&self, out: &mut Vec<u8>, ty: &WireType, text: Option<Text<'_>>) {
         open_tag(out, self.prefix, self.name);
         let Some(text) = text else {
             out.extend_from_slice(b" i:nil=\"true\"");
@@ -144,9 +144,9 @@ impl Element {
         self.xmlns(out);
         out.push(b'>');
         if matches!(ty, WireType::Text) {
-            escape_text(out, text);
+            text.put(out);
         } else {
-            out.extend_from_slice(text.as_bytes());
+            out.extend_from_slice(text.text.as_bytes());
         }
         end_tag(out, self.prefix, self.name);
     }
@@ -158,8 +158,8 @@ impl Element {
         let inner = self.inner;
         // The content's namespace: unprefixed when it is this element's default, the
         // in-scope prefix when that is bound to it, else a new prefix for this depth.
-        let in_scope =
-            item_ns == inner.default_ns || inner.prefix.is_some_and(|(p, _)| p == item_ns);
+        let in_scope = same_ns(item_ns, inner.default_ns)
+            || inner.prefix.is_some_and(|(p, _)| same_ns(p, item_ns));
         let content = if in_scope {
             inner
         } else {
@@ -230,18 +230,70 @@ impl Composite {
         )
     }
 
-    /// One entry of a `Dictionary<string,string>`.
-    pub(super) fn entry(&self, out: &mut Vec<u8>, key: &str, value: &str) {
+    /// The tags of a `Dictionary<string,string>`'s entries, built once for the map: each entry
+    /// is then three copies and its two texts (callgrind: 840 instructions an entry when each
+    /// tag was put together from its pieces).
+    pub(super) fn entries(&self) -> EntryTags {
         let (p, _, _) = self.content.name(NS_ARRAYS);
-        open_tag(out, p, "KeyValueOfstringstring");
-        out.push(b'>');
-        for (n, text) in [("Key", key), ("Value", value)] {
-            open_tag(out, p, n);
-            out.push(b'>');
-            escape_text(out, text);
-            end_tag(out, p, n);
+        let mut tags = Vec::with_capacity(112);
+        open_tag(&mut tags, p, "KeyValueOfstringstring");
+        tags.push(b'>');
+        open_tag(&mut tags, p, "Key");
+        tags.push(b'>');
+        let key_end = tags.len();
+        end_tag(&mut tags, p, "Key");
+        open_tag(&mut tags, p, "Value");
+        tags.push(b'>');
+        let value_end = tags.len();
+        end_tag(&mut tags, p, "Value");
+        end_tag(&mut tags, p, "KeyValueOfstringstring");
+        EntryTags {
+            tags,
+            key_end,
+            value_end,
         }
-        end_tag(out, p, "KeyValueOfstringstring");
+    }
+}
+
+/// The tags around a map entry's key and value (see [`Composite::entries`]).
+pub(super) struct EntryTags {
+    tags: Vec<u8>,
+    key_end: usize,
+    value_end: usize,
+}
+
+impl EntryTags {
+    /// One entry of the map.
+    pub(super) fn write(&self, out: &mut Vec<u8>, key: Text<'_>, value: Text<'_>) {
+        out.extend_from_slice(&self.tags[..self.key_end]);
+        key.put(out);
+        out.extend_from_slice(&self.tags[self.key_end..self.value_end]);
+        value.put(out);
+        out.extend_from_slice(&self.tags[self.value_end..]);
+    }
+}
+
+/// Element text, and whether it is known to need no escaping (the stored writer's scanner
+/// learns that on its way through a JSON string; callgrind: `escape_text` was 14.7 K
+/// instructions a PATCH XML, mostly on text with nothing to escape).
+#[derive(Clone, Copy)]
+pub(super) struct Text<'t> {
+    pub(super) text: &'t str,
+    pub(super) plain: bool,
+}
+
+impl<'t> Text<'t> {
+    /// Text not looked at yet: escaped as it is written.
+    pub(super) fn unknown(text: &'t str) -> Text<'t> {
+        Text { text, plain: false }
+    }
+
+    fn put(self, out: &mut Vec<u8>) {
+        if self.plain {
+            out.extend_from_slice(self.text.as_bytes());
+        } else {
+            escape_text(out, self.text);
+        }
     }
 }
 
@@ -284,7 +336,7 @@ fn write_member(
                 Value::Text(t) => Some(t),
                 _ => return Err(ShapeError(element.name.to_string())),
             };
-            element.scalar(out, ty, text);
+            element.scalar(out, ty, text.map(Text::unknown));
         }
         WireType::List(_) | WireType::StringMap | WireType::Object(_) => {
             let composite = element.open(out, ty);
@@ -303,8 +355,9 @@ fn write_member(
                 }
                 (WireType::StringMap, Value::Map(entries)) => {
                     composite.start(out);
+                    let tags = composite.entries();
                     for (k, v) in entries {
-                        composite.entry(out, k, v);
+                        tags.write(out, Text::unknown(k), Text::unknown(v));
                     }
                     composite.end(out);
                 }
@@ -347,6 +400,13 @@ fn content_namespace(ty: &'static WireType) -> &'static str {
         WireType::Object(td) => td.xml_namespace,
         _ => "",
     }
+}
+
+/// Whether two namespaces are the same: nearly always the same contract string, so its address
+/// answers first, then its text.
+#[inline]
+fn same_ns(a: &str, b: &str) -> bool {
+    std::ptr::eq(a, b) || a == b
 }
 
 fn push_prefix(out: &mut Vec<u8>, depth: usize) {
