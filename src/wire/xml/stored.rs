@@ -296,15 +296,15 @@ fn skip_plain(bytes: &[u8], mut i: usize) -> usize {
 }
 
 /// The high bit of each byte of `x` that [`skip_plain`] stops at; the lowest is exact, which
-/// is the one it wants.
+/// is the one it wants. Two pairs share a test: `"` (0x22) and `&` (0x26) are the bytes that
+/// read 0x26 with bit 2 set, `<` (0x3C) and `>` (0x3E) those that read 0x3E with bit 1 set.
 #[inline]
 fn ends_plain(x: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
     bytes_below(x, 0x20)
-        | bytes_equal(x, b'"')
+        | bytes_equal(x | (ONES * 0x04), b'&')
+        | bytes_equal(x | (ONES * 0x02), b'>')
         | bytes_equal(x, b'\\')
-        | bytes_equal(x, b'&')
-        | bytes_equal(x, b'<')
-        | bytes_equal(x, b'>')
         | bytes_equal(x, 0xEF)
 }
 
@@ -767,6 +767,40 @@ mod tests {
                 super::super::write(&mut Vec::new(), SessionInfo::TYPE, &Value::Object(values));
             let read = json::read_member(&slot.member.ty, json);
             assert_eq!(written.is_ok(), read.is_ok(), "{field}: {json}");
+        }
+    }
+
+    #[test]
+    fn a_string_scan_stops_exactly_at_the_first_byte_that_ends_a_plain_run() {
+        let stops = [b'"', b'&', b'<', b'>', b'\\', 0x00, 0x01, 0x1F, 0xEF];
+        // Neighbours of the stops in the shared tests, and bytes either side of 0x20 and 0x80.
+        let plain = [
+            0x20, 0x21, 0x23, 0x24, 0x27, 0x3D, 0x3F, 0x5B, 0x7F, 0x80, 0xEE, 0xFF,
+        ];
+        for len in 0..20 {
+            for &fill in &plain {
+                let mut bytes = vec![fill; len];
+                assert_eq!(super::skip_plain(&bytes, 0), len, "{fill:#x} x {len}");
+                for at in 0..len {
+                    for &stop in &stops {
+                        bytes[at] = stop;
+                        // A second stop after the first must not move the answer.
+                        if at + 1 < len {
+                            bytes[at + 1] = b'"';
+                        }
+                        assert_eq!(
+                            super::skip_plain(&bytes, 0),
+                            at,
+                            "{stop:#x} at {at} of {len}"
+                        );
+                        assert_eq!(super::skip_plain(&bytes, at), at);
+                        bytes[at] = fill;
+                        if at + 1 < len {
+                            bytes[at + 1] = fill;
+                        }
+                    }
+                }
+            }
         }
     }
 
