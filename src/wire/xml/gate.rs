@@ -459,9 +459,7 @@ fn namespace_error(error: NamespaceError) -> XmlError {
 /// A namespace-qualified name: `local` or `prefix:local`, each part an XML `NCName`. The
 /// parser only finds where names end; it does not check what they are made of.
 fn check_qname(qname: &str) -> Result<(), XmlError> {
-    let mut parts = qname.splitn(3, ':');
-    let valid = parts.all(is_ncname) && qname.matches(':').count() <= 1;
-    if valid {
+    if is_qname(qname) {
         Ok(())
     } else {
         Err(XmlError::Malformed(format!(
@@ -469,6 +467,25 @@ fn check_qname(qname: &str) -> Result<(), XmlError> {
             truncate(qname, 50)
         )))
     }
+}
+
+/// `NCName` or `NCName:NCName`. Names are nearly always ASCII, checked byte by byte
+/// (callgrind: the char-by-char check was 3.5 K instructions of a PATCH XML request's 30 K).
+fn is_qname(qname: &str) -> bool {
+    if !qname.is_ascii() {
+        let mut parts = qname.splitn(3, ':');
+        return parts.all(is_ncname) && qname.matches(':').count() <= 1;
+    }
+    let mut parts = qname.as_bytes().splitn(3, |&b| b == b':');
+    let ascii_ncname = |part: &[u8]| {
+        part.first()
+            .is_some_and(|&b| b.is_ascii_alphabetic() || b == b'_')
+            && part
+                .iter()
+                .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+    };
+    let (first, second, third) = (parts.next(), parts.next(), parts.next());
+    third.is_none() && first.is_some_and(ascii_ncname) && second.is_none_or(ascii_ncname)
 }
 
 /// XML 1.0 (5th edition) `Name` without colons.
@@ -524,4 +541,34 @@ fn is_xml_whitespace_char(c: char) -> bool {
 
 fn is_xml_whitespace(s: &str) -> bool {
     s.chars().all(is_xml_whitespace_char)
+}
+
+#[cfg(test)]
+mod tests {
+    /// The byte-by-byte check of an ASCII name decides as the char-by-char rules do, for every
+    /// name of up to three characters over letters, digits, the name punctuation and others.
+    #[test]
+    fn ascii_names_are_judged_as_the_xml_rules_judge_them() {
+        let alphabet = [
+            'a', 'Z', '_', '0', '9', '-', '.', ':', ' ', '!', '/', '~', '\t',
+        ];
+        let reference = |name: &str| {
+            let mut parts = name.splitn(3, ':');
+            parts.all(super::is_ncname) && name.matches(':').count() <= 1
+        };
+        let mut names = vec![String::new()];
+        for _ in 0..3 {
+            let longer: Vec<String> = names
+                .iter()
+                .flat_map(|n| alphabet.iter().map(move |c| format!("{n}{c}")))
+                .collect();
+            names.extend(longer);
+        }
+        names.dedup();
+        for name in &names {
+            assert_eq!(super::is_qname(name), reference(name), "{name:?}");
+        }
+        assert!(super::is_qname("d2p1:KeyValueOfstringstring"));
+        assert!(!super::is_qname("a:b:c"));
+    }
 }
