@@ -7,8 +7,8 @@
 //! Why a derive and not static tables: the struct *is* the description, so a member added to a
 //! DTO is in the contract by construction (no second list to keep in step, nothing for an
 //! exhaustiveness guard to catch), and its name is spelled once, as the Rust field. The derive
-//! computes the .NET name (`MostRecentParticipantCallSid`), the JSON key
-//! (`mostRecentParticipantCallSid`), the storage column (the field itself) and the
+//! computes the .NET name (a field `call_back_at` gives `CallBackAt`), the JSON key
+//! (`callBackAt`), the storage column (the field itself) and the
 //! DataContract member order at compile time.
 //!
 //! - [`model`]: [`TypeDef`], [`Member`], [`WireType`], [`EnumDef`] and the orders computed

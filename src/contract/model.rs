@@ -28,12 +28,12 @@ pub struct TypeDef {
 /// One property of a DTO.
 #[derive(Debug)]
 pub struct Member {
-    /// The .NET property name (`MostRecentParticipantCallSid`): XML element, metadata.
+    /// The .NET property name (a field `call_back_at` gives `CallBackAt`): XML element, metadata.
     pub name: &'static str,
-    /// The JSON, form and query key (ServiceStack's camelCase: `mostRecentParticipantCallSid`).
+    /// The JSON, form and query key (ServiceStack's camelCase: `callBackAt`).
     pub json: &'static str,
     /// The Rust field, which is also the storage column when the type is stored
-    /// (`most_recent_participant_call_sid`).
+    /// (`call_back_at`).
     pub field: &'static str,
     pub ty: WireType,
     /// Absent is allowed (`Option` in Rust, a reference type or `T?` in .NET). Non-nullable

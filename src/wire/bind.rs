@@ -56,7 +56,7 @@ impl<'a> Binder<'a> {
     }
 
     /// Sets the member `key` names from text; an unknown key or an empty value changes
-    /// nothing (ServiceStack skips empty values, so `?consoleData=` leaves it alone). With
+    /// nothing (ServiceStack skips empty values, so `?someMember=` leaves it alone). With
     /// `overwrite` false it only fills a member that is still absent (the `/api` route rule).
     pub fn set(&mut self, key: &str, value: &str, overwrite: bool) {
         if value.is_empty() {
