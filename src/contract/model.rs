@@ -76,6 +76,17 @@ pub enum WireType {
     Object(&'static TypeDef),
 }
 
+impl WireType {
+    /// Whether a value of this type is one piece of text (string, bool, int, enum), not a
+    /// composite (list, map, object).
+    pub fn is_scalar(&self) -> bool {
+        matches!(
+            self,
+            WireType::Text | WireType::Bool | WireType::Int | WireType::Enum(_)
+        )
+    }
+}
+
 /// A .NET enum: names (the wire spelling) and integer values, in declaration order.
 #[derive(Debug)]
 pub struct EnumDef {

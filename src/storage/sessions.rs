@@ -34,10 +34,7 @@ pub(super) const STORED: &TypeDef = SessionInfo::TYPE;
 /// How a column is read: scalars as themselves, composites (lists) as their JSON text. They
 /// are kept as `json` (not jsonb) so the text, key order included, comes back exactly.
 pub(super) fn is_composite(ty: &WireType) -> bool {
-    !matches!(
-        ty,
-        WireType::Text | WireType::Bool | WireType::Int | WireType::Enum(_)
-    )
+    !ty.is_scalar()
 }
 
 /// A member's column: stored types keep one per member, named as its field.

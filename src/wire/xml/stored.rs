@@ -21,12 +21,13 @@
 //! those, as before, so what is written never depends on which path wrote it (the tests below
 //! compare both, on hand-picked and on corrupted JSON).
 //!
-//! Measured against reading the JSON into borrowed [`crate::contract::Value`]s and writing
-//! those: `stored_xml_timing` below (a session of 3 members, 10 log entries and 3 breadcrumbs,
-//! release build, best of 5). Storing the lists in DataContract order instead would make JSON,
-//! the common case, pay for reordering.
+//! `stored_xml_timing` below times it against reading the JSON into borrowed
+//! [`crate::contract::Value`]s and writing those (a session of 3 members, 10 log entries and 3
+//! breadcrumbs, release build, best of 5; by hand: on these shared machines it moved 30 %
+//! between identical runs, so callgrind is the measure quoted). Storing the lists in
+//! DataContract order instead would make JSON, the common case, pay for reordering.
 
-use super::write::{Composite, Element, Text, bytes_below, bytes_equal};
+use super::write::{Composite, Element, Text, bytes_below, bytes_equal, find_stop};
 use crate::contract::{Slot, TypeDef, WireType};
 use std::borrow::Cow;
 
@@ -269,30 +270,10 @@ impl<'a> Scalar<'a> {
 
 /// The index of the first byte from `i` that ends a plain run inside a JSON string (a quote, a
 /// backslash or a control character) or may need escaping in XML text (`&`, `<`, `>`, 0xEF:
-/// see `write::escape_text`), or the text's length: eight bytes at a time, the last
-/// few padded with a plain byte. Measured: a byte loop for the tail cost 26 K instructions a
-/// PATCH XML here (keys and values are short).
-fn skip_plain(bytes: &[u8], mut i: usize) -> usize {
-    loop {
-        let rest = bytes.get(i..).unwrap_or_default();
-        let word = match rest.get(..8) {
-            Some(word) => u64::from_le_bytes(word.try_into().unwrap_or_default()),
-            None if rest.is_empty() => return i,
-            None => {
-                let mut word = [b'a'; 8];
-                word[..rest.len()].copy_from_slice(rest);
-                u64::from_le_bytes(word)
-            }
-        };
-        let stops = ends_plain(word);
-        if stops != 0 {
-            return i + (stops.trailing_zeros() / 8) as usize;
-        }
-        if rest.len() <= 8 {
-            return i + rest.len();
-        }
-        i += 8;
-    }
+/// see `write::escape_text`), or the text's length. Measured: a byte loop for the tail cost
+/// 26 K instructions a PATCH XML here (keys and values are short).
+fn skip_plain(bytes: &[u8], i: usize) -> usize {
+    find_stop(bytes, i, ends_plain)
 }
 
 /// The high bit of each byte of `x` that [`skip_plain`] stops at; the lowest is exact, which
@@ -458,10 +439,8 @@ fn collect_members<'a>(
         if !matches!(held[slot.index], Held::Absent) {
             return Err(Decline);
         }
-        held[slot.index] = match slot.member.ty {
-            WireType::Text | WireType::Bool | WireType::Int | WireType::Enum(_) => {
-                Held::Scalar(scan.scalar()?)
-            }
+        held[slot.index] = match &slot.member.ty {
+            ty if ty.is_scalar() => Held::Scalar(scan.scalar()?),
             _ if scan.peek() == Some(b'n') => {
                 scan.keyword("null")?;
                 Held::Scalar(None)
@@ -480,25 +459,17 @@ fn write_held(
     ty: &'static WireType,
     held: &Held<'_>,
 ) -> Scanned<()> {
-    match (held, ty) {
-        (Held::Raw(raw), _) => write(out, element, ty, raw),
-        (
-            Held::Scalar(text),
-            WireType::Text | WireType::Bool | WireType::Int | WireType::Enum(_),
-        ) => {
-            element.scalar(out, ty, text.as_ref().map(Scalar::xml));
-            Ok(())
-        }
-        (Held::Absent, WireType::Text | WireType::Bool | WireType::Int | WireType::Enum(_)) => {
-            element.scalar(out, ty, None);
-            Ok(())
-        }
-        (Held::Scalar(None) | Held::Absent, _) => {
-            element.open(out, ty).nil(out);
-            Ok(())
-        }
-        (Held::Scalar(Some(_)), _) => Err(Decline),
+    let text = match held {
+        Held::Raw(raw) => return write(out, element, ty, raw),
+        Held::Scalar(text) => text.as_ref(),
+        Held::Absent => None,
+    };
+    match text {
+        _ if ty.is_scalar() => element.scalar(out, ty, text.map(Scalar::xml)),
+        None => element.open(out, ty).nil(out),
+        Some(_) => return Err(Decline),
     }
+    Ok(())
 }
 
 /// A `Dictionary<string,string>`'s entries (after its `{`), as the JSON reader takes them: a

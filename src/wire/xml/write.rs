@@ -456,31 +456,12 @@ pub(super) fn escape_text(out: &mut Vec<u8>, text: &str) {
     let bytes = text.as_bytes();
     let mut copied = 0;
     let mut i = 0;
-    while i < bytes.len() {
-        // Nearly all text is plain: eight bytes at a time while none may need escaping.
-        while let Some(word) = bytes.get(i..i + 8) {
-            let word = u64::from_le_bytes(word.try_into().unwrap_or_default());
-            if may_need_escape(word) {
-                break;
-            }
-            i += 8;
-        }
-        // The last few bytes as one word too, padded with spaces (which need nothing).
-        let rest = &bytes[i.min(bytes.len())..];
-        if rest.len() < 8 {
-            let mut word = [b' '; 8];
-            word[..rest.len()].copy_from_slice(rest);
-            if !may_need_escape(u64::from_le_bytes(word)) {
-                break;
-            }
-        }
+    loop {
+        // Nearly all text is plain: eight bytes at a time to the next byte that may need it.
+        i = find_stop(bytes, i, may_need_escape);
         let Some(&b) = bytes.get(i) else {
             break;
         };
-        if !MAY_NEED_ESCAPE[usize::from(b)] {
-            i += 1;
-            continue;
-        }
         let (replacement, len): (Cow<'static, [u8]>, usize) = match b {
             b'&' => (Cow::Borrowed(b"&amp;"), 1),
             b'<' => (Cow::Borrowed(b"&lt;"), 1),
@@ -511,21 +492,46 @@ pub(super) fn escape_text(out: &mut Vec<u8>, text: &str) {
     out.extend_from_slice(&bytes[copied..]);
 }
 
-/// Whether any of the eight bytes of `word` may need escaping (as [`MAY_NEED_ESCAPE`], but
-/// for tab and newline, which it also reports: a false report only sends the word through
-/// the byte loop). Word-at-a-time tests, each true when some byte matches: a byte below 0x20
-/// (`x - 0x20…` borrows into its top bit, masked by `!x` so bytes from 0x80 up never count),
-/// or a byte equal to `&`, `<`, `>` or 0xEF (a zero byte of `x ^ that…`). Measured under
-/// callgrind (PATCH XML, the bench's sessions): 21.7 K instructions a response in
-/// `escape_text` before.
+/// The bytes of `x` that [`escape_text`] must look at (see [`bytes_below`]): `&`, `<`, `>`,
+/// the control characters (tab and newline too, which it then passes over), and 0xEF (the
+/// lead byte of U+FFFE and U+FFFF in UTF-8). Measured under callgrind (PATCH XML, the bench's
+/// sessions): 21.7 K instructions a response in `escape_text` when it looked at every byte.
 #[inline]
-fn may_need_escape(x: u64) -> bool {
-    (bytes_below(x, 0x20)
+fn may_need_escape(x: u64) -> u64 {
+    bytes_below(x, 0x20)
         | bytes_equal(x, b'&')
         | bytes_equal(x, b'<')
         | bytes_equal(x, b'>')
-        | bytes_equal(x, 0xEF))
-        != 0
+        | bytes_equal(x, 0xEF)
+}
+
+/// The index of the first byte from `i` that `stops` reports (its high bit set in the word
+/// it returns for eight bytes, exact for the lowest as [`bytes_below`] is), or the length of
+/// `bytes`: eight bytes at a time, the last few as one word padded with spaces, which no
+/// caller stops at. Both text scans use it: [`escape_text`] and the stored writer's JSON
+/// strings (`stored::skip_plain`).
+#[inline]
+pub(super) fn find_stop(bytes: &[u8], mut i: usize, stops: impl Fn(u64) -> u64) -> usize {
+    loop {
+        let rest = bytes.get(i..).unwrap_or_default();
+        let word = match rest.get(..8) {
+            Some(word) => u64::from_le_bytes(word.try_into().unwrap_or_default()),
+            None if rest.is_empty() => return i,
+            None => {
+                let mut word = [b' '; 8];
+                word[..rest.len()].copy_from_slice(rest);
+                u64::from_le_bytes(word)
+            }
+        };
+        let found = stops(word);
+        if found != 0 {
+            return i + (found.trailing_zeros() / 8) as usize;
+        }
+        if rest.len() <= 8 {
+            return i + rest.len();
+        }
+        i += 8;
+    }
 }
 
 /// The high bit of each byte of `x` below `n` (`n` at most 0x80): `x - n…` borrows into a
@@ -545,22 +551,6 @@ pub(super) fn bytes_below(x: u64, n: u8) -> u64 {
 pub(super) fn bytes_equal(x: u64, b: u8) -> u64 {
     bytes_below(x ^ (0x0101_0101_0101_0101 * u64::from(b)), 1)
 }
-
-/// The bytes [`escape_text`] must look at: `&`, `<`, `>`, the control characters other than
-/// tab and newline, and 0xEF (the lead byte of U+FFFE and U+FFFF in UTF-8).
-const MAY_NEED_ESCAPE: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut c = 0;
-    while c < 0x20 {
-        table[c] = c != 0x09 && c != 0x0A;
-        c += 1;
-    }
-    table[b'&' as usize] = true;
-    table[b'<' as usize] = true;
-    table[b'>' as usize] = true;
-    table[0xEF] = true;
-    table
-};
 
 /// `&#x1F;`: upper-case hex, as .NET writes `&#xD;`.
 fn char_reference(c: u32) -> Vec<u8> {
