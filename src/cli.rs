@@ -360,7 +360,7 @@ async fn apikey(pool: &sqlx::PgPool, cmd: ApiKeyCommand) -> anyhow::Result<()> {
 }
 
 async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
-    init_tracing();
+    crate::logging::init();
     let max_connections = connection_cap(args.max_connections, args.db_max_connections);
     let config = HttpConfig {
         max_body_bytes: args.max_body_bytes,
@@ -456,11 +456,4 @@ fn connection_cap(wanted: usize, db_connections: u32) -> usize {
     #[cfg(not(unix))]
     let _ = db_connections;
     wanted.max(1)
-}
-
-fn init_tracing() {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("voice_api=info,tower_http=info,sqlx=warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
 }

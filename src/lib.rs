@@ -24,6 +24,7 @@
 //! - [`events`]: the live session feed (ServiceStack Server Events over LISTEN/NOTIFY).
 //! - [`error`]: the one error type, rendered as a ServiceStack `ResponseStatus`.
 //! - [`username`]: the one normalisation of user names (lookup, login, throttling).
+//! - [`logging`]: the log line format, with the request id on every line of a request.
 //! - [`sweep`]: the periodic, bounded deletion of expired throttle rows and login sessions.
 
 pub mod accounts;
@@ -36,6 +37,7 @@ pub mod events;
 pub mod http;
 pub mod import;
 pub mod lists;
+pub mod logging;
 pub mod login;
 pub mod metadata;
 pub mod openapi;

@@ -21,6 +21,7 @@ fn logs() -> Arc<Mutex<Vec<u8>>> {
         tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::new("voice_api=info"))
             .with_ansi(false)
+            .event_format(voice_api::logging::Lines)
             .with_writer(move || Capture(writer.clone()))
             .init();
         buf
