@@ -11,6 +11,8 @@
 --   BENCH_SEED            random seed (each wrk thread adds its own number)
 -- At the end it prints one line for scripts/bench to parse:
 --   BENCHRESULT requests duration_us p50_us p99_us status_errors connect read write timeout
+-- and one more, the slowest request:
+--   BENCHMAX max_us
 
 local kind = os.getenv("BENCH_KIND") or "json"
 local prefix = assert(os.getenv("BENCH_SESSION_PREFIX"), "BENCH_SESSION_PREFIX not set")
@@ -78,4 +80,6 @@ function done(summary, latency, requests)
       summary.requests, summary.duration,
       math.floor(latency:percentile(50)), math.floor(latency:percentile(99)),
       e.status, e.connect, e.read, e.write, e.timeout))
+   -- The slowest request (µs), on a line of its own: the line above is what every script reads.
+   io.write(string.format("BENCHMAX %d\n", latency.max))
 end
