@@ -42,20 +42,16 @@ fn column(slot: &Slot) -> &'static str {
     slot.member.field
 }
 
-/// `alias.col, ...` in contract order, with the json columns cast to text, then the version
-/// (storage's own column, not a member: it becomes the ETag).
+/// `alias.col, ...` in contract order, then the version (storage's own column, not a member:
+/// it becomes the ETag). The json columns come as they are: their binary form is their text,
+/// which [`text_column`] reads as such. (A `::text` cast made PostgreSQL convert each through
+/// its output and input functions, two copies of every stored list of every row returned, on
+/// the backend that every batch of patches waits for.)
 pub(super) fn select_list(alias: &str) -> String {
     let mut columns: Vec<String> = STORED
         .slots()
         .iter()
-        .map(|slot| {
-            let c = column(slot);
-            if is_composite(&slot.member.ty) {
-                format!("{alias}.{c}::text AS {c}")
-            } else {
-                format!("{alias}.{c}")
-            }
-        })
+        .map(|slot| format!("{alias}.{}", column(slot)))
         .collect();
     columns.push(format!("{alias}.version"));
     columns.join(", ")
@@ -489,11 +485,15 @@ fn text_value<'a>(ty: &WireType, text: Option<Cow<'a, str>>) -> Value<'a> {
 static TEXT_OID: LazyLock<Option<sqlx::postgres::types::Oid>> =
     LazyLock::new(|| <&str as sqlx::Type<sqlx::Postgres>>::type_info().oid());
 
+/// The OID of `json` (PostgreSQL's catalogue fixes it). Its binary form, which sqlx asks for,
+/// is the document's text, as `text`'s is: `json_send` and `textsend` write the same bytes.
+const JSON_OID: sqlx::postgres::types::Oid = sqlx::postgres::types::Oid(114);
+
 /// Reads text column `col` of `row`. sqlx's checked `try_get` builds its list of compatible
 /// types (one of them by name) on every call, which was a third of reading a session row
-/// (callgrind, GET: 6.6 K of 20 K instructions). A `text` column, as every one read here is,
-/// is recognised by one OID comparison and read unchecked; a column of any other type takes
-/// the checked read and fails as it always did.
+/// (callgrind, GET: 6.6 K of 20 K instructions). A `text` or `json` column, as every one read
+/// here is, is recognised by one OID comparison and read unchecked as UTF-8 text; a column of
+/// any other type takes the checked read and fails as it always did.
 fn text_column<'r, T>(row: &'r PgRow, col: usize) -> Result<T, sqlx::Error>
 where
     T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
@@ -501,7 +501,8 @@ where
     let is_text = row
         .columns()
         .get(col)
-        .is_some_and(|c| c.type_info().oid() == *TEXT_OID);
+        .and_then(|c| c.type_info().oid())
+        .is_some_and(|oid| Some(oid) == *TEXT_OID || oid == JSON_OID);
     if is_text {
         row.try_get_unchecked(col)
     } else {
