@@ -167,6 +167,10 @@ pub struct ServeArgs {
     /// instance); unset, a key generated once and kept in the database is used.
     #[arg(long, env = "VOICE_API_CREDENTIAL_KEY", hide_env_values = true)]
     pub credential_key: Option<String>,
+    /// How long a verified password or API key is trusted without argon2, in milliseconds;
+    /// one in use is verified again in the background in the last quarter of that time.
+    #[arg(long, env = "VOICE_API_AUTH_CACHE_TTL_MS", default_value_t = 300_000)]
+    pub auth_cache_ttl_ms: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -423,9 +427,11 @@ async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
         demo.print(addr);
     }
     tracing::info!("listening on http://{addr}");
+    let auth = auth::AuthConfig::default()
+        .with_cache_ttl(Duration::from_millis(args.auth_cache_ttl_ms.max(1)));
     let auth = match args.credential_key.as_deref().filter(|k| !k.is_empty()) {
-        Some(key) => auth::AuthConfig::default().with_evidence_secret(key),
-        None => auth::AuthConfig::default(),
+        Some(key) => auth.with_evidence_secret(key),
+        None => auth,
     };
     let state = AppState::with_auth(pool, config, auth);
     server::run(listener, state, server::shutdown_signal()).await?;

@@ -1,4 +1,6 @@
-//! No secret reaches the logs; a stranger cannot lock out a verified client.
+//! No secret reaches the logs; a stranger cannot lock out a verified client; a client that
+//! keeps using its credentials has them verified again before their cache entry expires,
+//! without a request of its waiting.
 
 use super::*;
 
@@ -105,4 +107,50 @@ async fn a_stranger_locking_a_user_name_does_not_lock_out_a_client_that_already_
     // Assert
     assert_eq!(integration, 200);
     assert_eq!(stranger, 429);
+}
+
+#[tokio::test]
+async fn credentials_in_use_are_verified_again_in_the_background_before_their_entry_expires() {
+    // Arrange: entries live 2 s; the last half second is the refresh window.
+    let auth = quick_throttle().with_cache_ttl(Duration::from_secs(2));
+    let app = TestApp::builder().auth(auth).spawn().await;
+    seed(app.pool()).await;
+    let get = || {
+        let call = app.get_session(SESSION).basic(ADA.email, ADA.password);
+        async move { call.await.status }
+    };
+    // Each password verification records its evidence, with the time.
+    let verified_at = || async {
+        sqlx::query_scalar::<_, Option<chrono::DateTime<chrono::Utc>>>(
+            "SELECT max(verified_at) FROM verified_credentials",
+        )
+        .fetch_one(app.pool())
+        .await
+        .unwrap()
+    };
+    let started = tokio::time::Instant::now();
+    assert_eq!(get().await, 200);
+    let first = verified_at().await;
+    assert!(first.is_some(), "the first request verified the password");
+
+    // Act: a request inside the window is answered from the entry, and a refresh verifies.
+    tokio::time::sleep_until(started + Duration::from_millis(1_600)).await;
+    assert_eq!(get().await, 200);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let refreshed = loop {
+        let now = verified_at().await;
+        if now != first {
+            break now;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the entry was never verified again"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+
+    // Assert: past the first entry's 2 s, the refreshed entry answers; no verification runs.
+    tokio::time::sleep_until(started + Duration::from_millis(2_300)).await;
+    assert_eq!(get().await, 200);
+    assert_eq!(verified_at().await, refreshed, "answered without verifying");
 }
