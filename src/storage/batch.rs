@@ -348,9 +348,16 @@ fn spawn_batch(batch: Vec<Queued>, running: Running) {
     });
 }
 
-/// The next batch from `waiting`, in arrival order: at most `max_batch` patches, none of a
-/// session in flight or already in the batch (those stay, in order, for a later batch).
+/// The next batch from `waiting`, taken in arrival order: at most `max_batch` patches, none of
+/// a session in flight or already in the batch (those stay, in order, for a later batch).
 /// Patches whose request went away while queued are dropped unsent.
+///
+/// The batch is sent in session id order, and its statement locks its rows in that order (it
+/// joins the items, in array order, to their rows): two batches that share sessions, from two
+/// instances of the server on one database, then wait for each other rather than deadlock
+/// (which `lock_timeout` would only have turned into every patch of both going alone). Order
+/// within a batch changes nothing else: it never holds two patches of one session, and each
+/// patch's answer is matched to it by its place.
 fn take_batch(
     waiting: &mut VecDeque<Queued>,
     in_flight: &HashSet<String>,
@@ -373,6 +380,7 @@ fn take_batch(
         }
     }
     *waiting = rest;
+    batch.sort_unstable_by(|a, b| a.patch.id.cmp(&b.patch.id));
     batch
 }
 
@@ -703,5 +711,54 @@ async fn batch_rows(
     {
         Err(e) if is_lock_timeout(&e) => Ok(None),
         rows => rows.map(Some),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn queued(id: &str, seq: u64) -> (Queued, oneshot::Receiver<(Patch, Answer)>) {
+        let (reply, answer) = oneshot::channel();
+        let patch = Patch {
+            id: id.into(),
+            req: PatchSession::default(),
+            now: String::new(),
+            expect: None,
+            cred: Credential::ApiKey { key_id: "k".into() },
+        };
+        let q = Queued {
+            patch,
+            seq,
+            watch: None,
+            reply,
+        };
+        (q, answer)
+    }
+
+    #[test]
+    fn a_batch_is_taken_in_arrival_order_and_sent_in_id_order() {
+        // Arrange: "c" and "a" twice, "x" in flight, "b" last, and a request that went away.
+        let mut receivers = Vec::new();
+        let mut waiting = VecDeque::new();
+        for (seq, id) in ["c", "a", "x", "a", "gone", "b"].into_iter().enumerate() {
+            let (q, answer) = queued(id, seq as u64);
+            waiting.push_back(q);
+            if id != "gone" {
+                receivers.push(answer);
+            }
+        }
+        let in_flight = HashSet::from(["x".to_string()]);
+
+        // Act
+        let batch = take_batch(&mut waiting, &in_flight, 64);
+
+        // Assert: one patch of each free session, by id; the rest waits in arrival order.
+        let ids = |qs: &mut dyn Iterator<Item = &Queued>| {
+            qs.map(|q| (q.patch.id.clone(), q.seq)).collect::<Vec<_>>()
+        };
+        let a = |id: &str, seq| (id.to_string(), seq);
+        assert_eq!(ids(&mut batch.iter()), [a("a", 1), a("b", 5), a("c", 0)]);
+        assert_eq!(ids(&mut waiting.iter()), [a("x", 2), a("a", 3)]);
     }
 }
