@@ -394,6 +394,13 @@ impl Hub {
     /// A listening connection; the first one also fixes where this instance starts: at the
     /// newest id, once every transaction in progress then (which may commit a lower one) is
     /// over.
+    ///
+    /// What the listener holds is bounded though sqlx's notification buffer is an unbounded
+    /// channel: sqlx fills that channel only when the listening connection runs a statement (as
+    /// `listen_all` does here, once), while `try_recv` takes one message per call out of its
+    /// read buffer (a few KB) and hands it over directly (sqlx-postgres 0.8, `PgListener::try_recv`). Announcements
+    /// not yet taken wait in the socket and, past its buffer, in PostgreSQL's notification
+    /// queue; `drain` empties what the `LISTEN`s buffered.
     async fn connect(&self) -> Result<PgListener, sqlx::Error> {
         let mut listener = PgListener::connect_with(&self.listen).await?;
         listener.ignore_pool_close_event(true);
