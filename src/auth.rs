@@ -295,7 +295,8 @@ impl VerifiedCache {
     /// of this process's own), so the cache holds no secret, and finding another credential
     /// with a verified one's slot means guessing 128 bits blind. It was SHA-256 under the same
     /// kind of key, 7.0 K instructions a request of the ~148 K a PATCH JSON costs (callgrind,
-    /// 1,000 patches); a keyed PRF is all a lookup needs, and this one is ~0.4 K.
+    /// 1,000 patches); a keyed PRF is all a lookup needs, and this one with the lookup around
+    /// it is under 1.5 K (the whole extractor went from 11.4 K to 4.7 K).
     fn slot(&self, kind: &str, secret: &[&str]) -> Slot {
         let mut h = SipHasher13::new_with_key(&self.key);
         h.write(kind.as_bytes());
