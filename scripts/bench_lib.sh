@@ -11,7 +11,7 @@ min() { if [ "$1" -lt "$2" ]; then echo "$1"; else echo "$2"; fi; }
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 TICK=$(getconf CLK_TCK)
 # "steal total": the machine's CPU time stolen by the host, and all its CPU time, so far (ticks).
-cpu_times() { awk '/^cpu / { print $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat; }
+cpu_times() { awk '/^cpu / { printf "%.0f %.0f\n", $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat; }
 # A seed of its own for every wrk run (milliseconds since the epoch, modulo 10^9): a run that
 # replayed an earlier run's random patches on the same data would find every value already
 # stored, and its patches would write nothing (the warm-up's seed used to be the first

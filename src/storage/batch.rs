@@ -352,8 +352,9 @@ fn spawn_batch(batch: Vec<Queued>, running: Running) {
 /// a session in flight or already in the batch (those stay, in order, for a later batch).
 /// Patches whose request went away while queued are dropped unsent.
 ///
-/// The batch is sent in session id order, and its statement locks its rows in that order (it
-/// joins the items, in array order, to their rows): two batches that share sessions, from two
+/// The batch is sent in session id order, and its statement locks its rows in that order as
+/// PostgreSQL plans it (the items, in array order, each joined to its row by the primary key;
+/// a plan that hashed the rows instead would lose it): two batches that share sessions, from two
 /// instances of the server on one database, then wait for each other rather than deadlock
 /// (which `lock_timeout` would only have turned into every patch of both going alone). Order
 /// within a batch changes nothing else: it never holds two patches of one session, and each
