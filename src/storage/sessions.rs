@@ -45,8 +45,8 @@ fn column(slot: &Slot) -> &'static str {
 /// `alias.col, ...` in contract order, then the version (storage's own column, not a member:
 /// it becomes the ETag). The json columns come as they are: their binary form is their text,
 /// which [`text_column`] reads as such. (A `::text` cast made PostgreSQL convert each through
-/// its output and input functions, two copies of every stored list of every row returned, on
-/// the backend that every batch of patches waits for.)
+/// its output and input functions; dropping it changed nothing measurable, 121 µs of batch
+/// backend CPU a patch at c = 8 either way, and is kept as the simpler statement.)
 pub(super) fn select_list(alias: &str) -> String {
     let mut columns: Vec<String> = STORED
         .slots()
