@@ -10,6 +10,7 @@
 use super::{Hub, stream};
 use crate::AppState;
 use crate::auth::{self, Principal, SYSTEM_ADMINISTRATOR};
+use crate::contract::WireType;
 use crate::contract::events::{
     GetEventSubscribers, UpdateEventSubscriber, UpdateEventSubscriberResponse,
 };
@@ -248,10 +249,10 @@ async fn subscribers_route(
 }
 
 /// GetEventSubscribers: the Meta of every subscriber of the channels (by default: of all the
-/// caller's accounts), as a JSON list of maps.
+/// caller's accounts): a `List<Dictionary<string,string>>`, in the negotiated format.
 async fn subscribers(
     state: &AppState,
-    _format: Format,
+    format: Format,
     req: Request,
     binding: Binding<'_>,
 ) -> Result<Response> {
@@ -270,6 +271,5 @@ async fn subscribers(
     let channels = allowed(&state.events, &user, asked)?;
     let filter = (!channels.iter().any(|c| c == "*")).then_some(&channels[..]);
     let metas = store::subscribers(&state.pool, filter, MAX_LISTED).await?;
-    let body = format!("[{}]", metas.join(","));
-    Ok(([(header::CONTENT_TYPE, wire::JSON_CONTENT_TYPE)], body).into_response())
+    wire::respond_stored_list(format, &WireType::StringMap, &metas)
 }

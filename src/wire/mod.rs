@@ -8,7 +8,7 @@ pub mod negotiate;
 pub mod xml;
 
 use crate::contract::servicestack::{ErrorResponse, ResponseStatus};
-use crate::contract::{Dto, TypeDef, Value};
+use crate::contract::{Dto, TypeDef, Value, WireType};
 use crate::error::ApiError;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -89,6 +89,42 @@ pub fn respond_value(
         Format::Xml => 8192,
     });
     write(format, ty, value, &mut body).map_err(ApiError::internal)?;
+    Ok(body_response(format, body))
+}
+
+/// A 200 response whose body is a bare list (a service returning `List<T>`), from each item's
+/// JSON as storage keeps it: JSON copies them verbatim, XML reads each and writes the
+/// collection as DataContractSerializer does ([`xml::write_list`]).
+pub fn respond_stored_list(
+    format: Format,
+    item: &'static WireType,
+    stored: &[String],
+) -> Result<Response, ApiError> {
+    let body = match format {
+        Format::Json => {
+            let mut body =
+                Vec::with_capacity(2 + stored.iter().map(|s| s.len() + 1).sum::<usize>());
+            body.push(b'[');
+            for (i, s) in stored.iter().enumerate() {
+                if i > 0 {
+                    body.push(b',');
+                }
+                body.extend_from_slice(s.as_bytes());
+            }
+            body.push(b']');
+            body
+        }
+        Format::Xml => {
+            let items = stored
+                .iter()
+                .map(|s| json::read_member(item, s))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(ApiError::internal)?;
+            let mut body = Vec::with_capacity(256 * stored.len().max(1));
+            xml::write_list(&mut body, item, &items).map_err(ApiError::internal)?;
+            body
+        }
+    };
     Ok(body_response(format, body))
 }
 

@@ -16,7 +16,7 @@ mod write;
 pub use error::XmlError;
 pub use gate::{MAX_DEPTH, MAX_NAME_LEN, MAX_NAMESPACE_BINDINGS};
 pub use read::read;
-pub use write::{write, write_dto};
+pub use write::{write, write_dto, write_list};
 
 /// `xsi`: carries `nil`.
 pub(crate) const NS_XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";

@@ -52,6 +52,43 @@ pub fn write(out: &mut Vec<u8>, ty: &'static TypeDef, value: &Value<'_>) -> Resu
     Ok(())
 }
 
+/// Writes `items` (values of wire type `item`) as a whole document whose root is the
+/// collection itself, as DataContractSerializer writes a service that returns a bare
+/// `List<T>`: the root is `ArrayOf` + the item's contract name, in the item's namespace, and
+/// each item is an element named as the item's contract (`GetEventSubscribers`'
+/// `List<Dictionary<string,string>>` is `ArrayOfArrayOfKeyValueOfstringstring` of
+/// `ArrayOfKeyValueOfstringstring`s).
+pub fn write_list(
+    out: &mut Vec<u8>,
+    item: &'static WireType,
+    items: &[Value<'_>],
+) -> Result<(), ShapeError> {
+    let (name, ns) = item_contract(item);
+    out.extend_from_slice(XML_DECLARATION);
+    out.extend_from_slice(b"<ArrayOf");
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b" xmlns:i=\"");
+    out.extend_from_slice(NS_XSI.as_bytes());
+    out.extend_from_slice(b"\" xmlns=\"");
+    out.extend_from_slice(ns.as_bytes());
+    if items.is_empty() {
+        out.extend_from_slice(b"\" />");
+        return Ok(());
+    }
+    out.extend_from_slice(b"\">");
+    let scope = Scope {
+        default_ns: ns,
+        prefix: None,
+    };
+    for value in items {
+        write_member(out, Element::new(name, ns, scope, 1), item, value)?;
+    }
+    out.extend_from_slice(b"</ArrayOf");
+    out.extend_from_slice(name.as_bytes());
+    out.push(b'>');
+    Ok(())
+}
+
 /// [`write`] for a document that is a typed DTO.
 pub fn write_dto<T: crate::contract::Dto>(out: &mut Vec<u8>, dto: &T) -> Result<(), ShapeError> {
     write(out, T::TYPE, &dto.to_object())

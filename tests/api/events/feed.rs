@@ -918,3 +918,94 @@ async fn an_event_carries_text_as_stored_whatever_its_characters() {
     let event = s.next_of("cmd.SessionChanged").await;
     assert_eq!(event.body["consoleData"], json!("bell \u{7} and \u{1}"));
 }
+
+/// DataContract XML of a `List<Dictionary<string,string>>`, written here by hand from the
+/// JSON list to compare the whole body with. The keys come in the JSON value's order, which
+/// is sorted, as the server stores a Meta.
+fn subscribers_xml(listed: &Value) -> String {
+    let esc = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    };
+    let mut xml = String::from(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?><ArrayOfArrayOfKeyValueOfstringstring \
+         xmlns:i=\"http://www.w3.org/2001/XMLSchema-instance\" \
+         xmlns=\"http://schemas.microsoft.com/2003/10/Serialization/Arrays\">",
+    );
+    for meta in listed.as_array().unwrap() {
+        xml.push_str("<ArrayOfKeyValueOfstringstring>");
+        for (k, v) in meta.as_object().unwrap() {
+            let v = v.as_str().unwrap();
+            xml.push_str(&format!(
+                "<KeyValueOfstringstring><Key>{}</Key><Value>{}</Value></KeyValueOfstringstring>",
+                esc(k),
+                esc(v)
+            ));
+        }
+        xml.push_str("</ArrayOfKeyValueOfstringstring>");
+    }
+    xml.push_str("</ArrayOfArrayOfKeyValueOfstringstring>");
+    xml
+}
+
+#[tokio::test]
+async fn get_event_subscribers_answers_in_the_negotiated_format() {
+    let (_db, a, b, _users) = two_instances(feed_config()).await;
+    // Nobody yet: an empty list in either format.
+    let res = b.get("/event-subscribers").signed_in_as(&ADA).await;
+    assert_eq!(res.json(), json!([]));
+    let res = b
+        .get("/event-subscribers")
+        .accept("application/xml")
+        .signed_in_as(&ADA)
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    assert_eq!(
+        res.text,
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?><ArrayOfArrayOfKeyValueOfstringstring \
+         xmlns:i=\"http://www.w3.org/2001/XMLSchema-instance\" \
+         xmlns=\"http://schemas.microsoft.com/2003/10/Serialization/Arrays\" />"
+    );
+
+    let (_s, connect) = subscribe(&a, &ADA, None).await;
+    let listed = b.get("/event-subscribers").signed_in_as(&ADA).await;
+    assert_eq!(listed.status, 200, "{}", listed.text);
+    assert_eq!(
+        listed.header("content-type"),
+        Some("application/json; charset=utf-8")
+    );
+    let listed = listed.json();
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
+    assert_eq!(listed[0]["userId"], connect.body["userId"]);
+    let expected = subscribers_xml(&listed);
+    assert!(
+        expected.contains("<Key>userName</Key><Value>"),
+        "{expected}"
+    );
+
+    for call in [
+        b.get("/event-subscribers").accept("application/xml"),
+        b.get(&format!(
+            "/api/GetEventSubscribers?channels={ACCOUNT}&format=xml"
+        )),
+    ] {
+        let res = call.signed_in_as(&ADA).await;
+        assert_eq!(res.status, 200, "{}", res.text);
+        assert_eq!(res.header("content-type"), Some("application/xml"));
+        assert_eq!(res.text, expected);
+    }
+    // A refusal is in the negotiated format too.
+    let res = b
+        .get(&format!(
+            "/api/GetEventSubscribers?channels={OTHER_ACCOUNT}&format=xml"
+        ))
+        .signed_in_as(&ADA)
+        .await;
+    assert_eq!(res.status, 403, "{}", res.text);
+    assert!(
+        res.text.contains("<ErrorCode>Forbidden</ErrorCode>"),
+        "{}",
+        res.text
+    );
+}
