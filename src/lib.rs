@@ -121,6 +121,10 @@ pub struct AppState {
     pub batcher: Option<Arc<storage::batch::Batcher>>,
     /// This instance's side of the live session feed.
     pub events: Arc<events::Hub>,
+    /// Permits for lists longer than a page (`all=true`), each held from its statement until
+    /// its body is sent: what such lists hold in memory at once is bounded
+    /// ([`lists::BIG_LISTS_AT_ONCE`]).
+    pub big_lists: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -162,6 +166,7 @@ impl AppState {
             auth: Arc::new(auth),
             leases: Arc::new(leases),
             batcher,
+            big_lists: Arc::new(tokio::sync::Semaphore::new(lists::BIG_LISTS_AT_ONCE)),
         }
     }
 }

@@ -21,6 +21,7 @@
 //! HTTP/2 is not served: the ServiceStack clients speak HTTP/1.1, and one protocol keeps one
 //! set of limits.
 
+use crate::http::held::Held;
 use crate::{AppState, router};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::collections::HashMap;
@@ -220,32 +221,6 @@ impl Drop for InFlight {
             s.served += 1;
             s.waiting_since = Instant::now();
         });
-    }
-}
-
-/// A response body that holds its request's [`InFlight`] until it is sent or dropped.
-struct Guarded {
-    body: axum::body::Body,
-    _guard: InFlight,
-}
-
-impl hyper::body::Body for Guarded {
-    type Data = bytes::Bytes;
-    type Error = axum::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
-        Pin::new(&mut self.body).poll_frame(cx)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
-    }
-
-    fn size_hint(&self) -> hyper::body::SizeHint {
-        self.body.size_hint()
     }
 }
 
@@ -469,10 +444,8 @@ pub async fn run(
                         // (the event stream) is not an idle connection.
                         let res = app.oneshot(req.map(axum::body::Body::new)).await;
                         res.map(|res| {
-                            res.map(|body| Guarded {
-                                body,
-                                _guard: guard,
-                            })
+                            // The request counts as in progress until its body is sent.
+                            res.map(|body| Held::new(body, guard))
                         })
                     }
                 },

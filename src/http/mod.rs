@@ -5,6 +5,7 @@
 mod cookies;
 pub mod etag;
 mod health;
+pub mod held;
 mod input;
 mod observe;
 mod routes;

@@ -145,8 +145,8 @@ async fn run(
         }
         (OpId::ListSessions, Some(user)) => {
             let req = input.bind(binding)?;
-            let page = crate::lists::list_sessions(state, &user, &req).await?;
-            wire::respond_value(format, op.response, &crate::lists::page_value(&page, &req)?)
+            let listed = crate::lists::list_sessions(state, &user, &req).await?;
+            crate::lists::respond(format, listed, req).await
         }
         (OpId::DeleteSessions, Some(user)) => {
             let answer = crate::lists::delete_sessions(state, &user, &input.bind(binding)?).await?;

@@ -76,18 +76,33 @@ fn body_response(format: Format, body: Vec<u8>) -> Response {
     res
 }
 
-/// A 200 response carrying `value`, an object of `ty`, in `format`.
+/// About what one session takes in `format`: a session with a handful of members is 2–4 KB
+/// of JSON, and about twice that of XML.
+pub fn session_bytes(format: Format) -> usize {
+    match format {
+        Format::Json => 4096,
+        Format::Xml => 8192,
+    }
+}
+
+/// A 200 response carrying `value`, an object of `ty`, in `format`; sized for one session (one
+/// reservation avoids regrowth).
 pub fn respond_value(
     format: Format,
     ty: &'static TypeDef,
     value: &Value<'_>,
 ) -> Result<Response, ApiError> {
-    // A session with a handful of members is 2–4 KB of JSON, and about twice that of XML; one
-    // reservation avoids regrowth.
-    let mut body = Vec::with_capacity(match format {
-        Format::Json => 4096,
-        Format::Xml => 8192,
-    });
+    respond_value_sized(format, ty, value, session_bytes(format))
+}
+
+/// [`respond_value`] into a body of `capacity` bytes to start with.
+pub fn respond_value_sized(
+    format: Format,
+    ty: &'static TypeDef,
+    value: &Value<'_>,
+    capacity: usize,
+) -> Result<Response, ApiError> {
+    let mut body = Vec::with_capacity(capacity);
     write(format, ty, value, &mut body).map_err(ApiError::internal)?;
     Ok(body_response(format, body))
 }

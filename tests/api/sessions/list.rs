@@ -378,3 +378,80 @@ async fn a_log_search_follows_the_stored_log_through_later_writes() {
     assert_eq!(res.status, 200, "{}", res.text);
     assert_eq!(search("VOICEMAIL").await, [id(3)]);
 }
+
+/// A long list is written apart from the short pages (on a blocking thread, from 101
+/// sessions on): it must say exactly what the short pages say, in both formats, and many at
+/// once must all be answered (each holds one of a few permits until its body is sent).
+#[tokio::test]
+async fn a_long_list_says_what_its_short_pages_say_in_both_formats() {
+    let app = TestApp::spawn().await;
+    add_user(app.pool(), &AGENT).await;
+    let docs: Vec<Value> = (0..150u32)
+        .map(|n| {
+            with(
+                &simple_session(&id(1000 + n), ACCOUNT),
+                json!({
+                    "dateCreated": format!("2026-11-20T10:{:02}:{:02}.000Z", n / 60, n % 60),
+                    "consoleData": format!("note <{n}> & more"),
+                }),
+            )
+        })
+        .collect();
+    import(app.pool(), &docs).await;
+
+    // JSON: two pages of 75 (written inline) against all of them at once.
+    let page = |n: u32| format!("?countPerPage=75&page={n}");
+    let first = list(&app, &AGENT, &page(0)).await.json();
+    let second = list(&app, &AGENT, &page(1)).await.json();
+    let mut items = first["items"].as_array().unwrap().clone();
+    items.extend(second["items"].as_array().unwrap().iter().cloned());
+    assert_eq!(items.len(), 150);
+    let all = list(&app, &AGENT, "?all=true").await;
+    assert_eq!(all.status, 200, "{}", all.text);
+    assert_eq!(
+        all.json(),
+        json!({"items": items, "totalCount": 150, "totalPages": 1, "hasMorePages": false})
+    );
+
+    // XML: the whole document, the short pages' items joined, the totals of a single page.
+    let items_of = |xml: &str| {
+        let start = xml.find("<d2p1:SessionInfo>").expect("items");
+        let end = xml.rfind("</Items>").expect("end of items");
+        xml[start..end].to_string()
+    };
+    let first = list(&app, &AGENT, &format!("{}&format=xml", page(0)))
+        .await
+        .text;
+    let second = list(&app, &AGENT, &format!("{}&format=xml", page(1)))
+        .await
+        .text;
+    let head = &first[..first.find("<d2p1:SessionInfo>").unwrap()];
+    let expected = format!(
+        "{}{}{}</Items><TotalCount>150</TotalCount><TotalPages>1</TotalPages></ListResponseOfSessionInfo>",
+        head.replace(
+            "<HasMorePages>true</HasMorePages>",
+            "<HasMorePages>false</HasMorePages>"
+        ),
+        items_of(&first),
+        items_of(&second),
+    );
+    assert!(
+        expected.contains("note &lt;149&gt; &amp; more"),
+        "{expected}"
+    );
+    let all = list(&app, &AGENT, "?all=true&format=xml").await;
+    assert_eq!(all.status, 200, "{}", all.text);
+    assert_eq!(all.text, expected);
+
+    // More at once than there are permits, twice over: every one is answered in full.
+    for _ in 0..2 {
+        let answers = futures_util::future::join_all(
+            (0..5).map(|_| list(&app, &AGENT, "?all=true&simplifiedPaging=true")),
+        )
+        .await;
+        for res in answers {
+            assert_eq!(res.status, 200, "{}", res.text);
+            assert_eq!(res.json()["items"].as_array().map(Vec::len), Some(150));
+        }
+    }
+}

@@ -1,0 +1,40 @@
+//! A response body that keeps something alive until the body is sent or dropped: a
+//! connection's count of requests in progress, a permit of a bounded resource.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+/// `body`, holding `guard` until hyper has sent it (or dropped it, the client gone).
+pub struct Held<G> {
+    body: axum::body::Body,
+    _guard: G,
+}
+
+impl<G: Send + Unpin + 'static> Held<G> {
+    pub fn new(body: axum::body::Body, guard: G) -> Self {
+        Held {
+            body,
+            _guard: guard,
+        }
+    }
+}
+
+impl<G: Unpin> hyper::body::Body for Held<G> {
+    type Data = bytes::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.body.size_hint()
+    }
+}
