@@ -121,10 +121,9 @@ pub struct AppState {
     pub batcher: Option<Arc<storage::batch::Batcher>>,
     /// This instance's side of the live session feed.
     pub events: Arc<events::Hub>,
-    /// Permits for lists longer than a page (`all=true`), each held from its statement until
-    /// its body is sent: what such lists hold in memory at once is bounded
-    /// ([`lists::BIG_LISTS_AT_ONCE`]).
-    pub big_lists: Arc<tokio::sync::Semaphore>,
+    /// A permit per session that long lists may hold at once, held from a list's statement
+    /// until its body is sent ([`lists::LIST_ROWS_IN_FLIGHT`]).
+    pub list_rows: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -166,7 +165,7 @@ impl AppState {
             auth: Arc::new(auth),
             leases: Arc::new(leases),
             batcher,
-            big_lists: Arc::new(tokio::sync::Semaphore::new(lists::BIG_LISTS_AT_ONCE)),
+            list_rows: Arc::new(tokio::sync::Semaphore::new(lists::LIST_ROWS_IN_FLIGHT)),
         }
     }
 }

@@ -25,16 +25,22 @@ pub const DEFAULT_COUNT_PER_PAGE: i32 = 25;
 pub const MAX_COUNT_PER_PAGE: i32 = 1000;
 /// `all=true` answers at most this many sessions (and `hasMorePages` when there are more).
 pub const MAX_ALL: i64 = 10_000;
-/// `all=true` lists in progress at once (their statement, encoding and sending); more wait,
-/// within the request's time limit. A list of 10,000 sessions holds its rows (~22 MB of the bench's
-/// sessions) and its body (~37 MB of JSON, ~80 MB of XML) until sent.
-pub const BIG_LISTS_AT_ONCE: usize = 2;
+/// Sessions that lists of more than [`INLINE_ROWS`] may hold at once, over every such list in
+/// progress on the server (its statement, its writing and its sending): each takes as many
+/// permits as rows it asks for, and more wait, within the request's time limit. So what long
+/// lists hold in memory is bounded whatever the number of connections (a client that asks for
+/// pages of 1,000 and never reads them cannot make every connection hold one): 10,000 sessions
+/// of the bench's data are ~22 MB of rows and ~37 MB of JSON (~80 MB of XML) until sent, so
+/// this is two `all=true` lists, or twenty pages of 1,000.
+pub const LIST_ROWS_IN_FLIGHT: usize = 20_002;
+// An `all=true` list asks for MAX_ALL + 1 rows: the budget must hold one, or it would wait forever.
+const _: () = assert!(LIST_ROWS_IN_FLIGHT as i64 >= MAX_ALL + 1);
 /// Pages of more sessions than this are written on a blocking thread, so that the worker
 /// threads go on serving: 10,000 sessions took the server's one worker thread ~0.4 s to write,
 /// and PATCHes at c = 4 beside three of them had a p99 of 506 ms (wrk, bench data).
 const INLINE_ROWS: usize = 100;
 
-/// A page of sessions read for a ListSessions, and the permit it holds when it is a big list.
+/// A page of sessions read for a ListSessions, and the permits it holds when it is long.
 pub struct Listed {
     page: Page,
     permit: Option<OwnedSemaphorePermit>,
@@ -88,12 +94,14 @@ pub async fn list_sessions(
         offset,
         count_total,
     };
-    let permit = match req.all.unwrap_or(false) {
+    // `limit` is the rows asked for (one more than the page): a permit each, when it is long.
+    let rows = usize::try_from(limit).unwrap_or(usize::MAX);
+    let permit = match rows > INLINE_ROWS + 1 {
         true => Some(
             state
-                .big_lists
+                .list_rows
                 .clone()
-                .acquire_owned()
+                .acquire_many_owned(u32::try_from(rows).unwrap_or(u32::MAX))
                 .await
                 .map_err(ApiError::internal)?,
         ),
@@ -104,7 +112,7 @@ pub async fn list_sessions(
 }
 
 /// The answer to a ListSessions in `format`: a long page is written on a blocking thread (see
-/// [`INLINE_ROWS`]), into a buffer sized for it, and a big list's permit is held until its
+/// [`INLINE_ROWS`]), into a buffer sized for it, and a long list's permits are held until its
 /// body is sent (it goes with the page into the blocking thread, so a request given up
 /// meanwhile keeps it until the writing it started ends).
 pub async fn respond(format: Format, listed: Listed, req: ListSessions) -> Result<Response> {
