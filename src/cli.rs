@@ -138,6 +138,10 @@ pub struct ServeArgs {
     /// Most events one reconnect replays; a longer gap is announced as cmd.onReset.
     #[arg(long, env = "VOICE_API_EVENTS_REPLAY_MAX", default_value_t = 10_000)]
     pub events_replay_max: usize,
+    /// Sessions that lists of more than 100 may hold at once, over all of them, from their
+    /// statement until their answer is written out; more wait, within the request's time limit.
+    #[arg(long, env = "VOICE_API_LIST_ROWS_IN_FLIGHT", default_value_t = crate::lists::LIST_ROWS_IN_FLIGHT)]
+    pub list_rows_in_flight: usize,
     /// A request head must arrive whole within this many milliseconds of the connection
     /// opening (or of its first byte on a kept-alive connection), else the connection closes.
     #[arg(
@@ -150,6 +154,10 @@ pub struct ServeArgs {
     /// milliseconds is closed.
     #[arg(long, env = "VOICE_API_KEEPALIVE_IDLE_MS", default_value_t = 60_000)]
     pub keepalive_idle_ms: u64,
+    /// A response the client takes nothing of for this many milliseconds (its socket full all
+    /// along) closes the connection.
+    #[arg(long, env = "VOICE_API_SEND_TIMEOUT_MS", default_value_t = 60_000)]
+    pub send_timeout_ms: u64,
     /// Most client connections open at once (lowered to fit the open-file limit).
     #[arg(long, env = "VOICE_API_MAX_CONNECTIONS", default_value_t = 4096)]
     pub max_connections: usize,
@@ -403,6 +411,7 @@ async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
         connections: server::ConnectionLimits {
             header_read_timeout: Duration::from_millis(args.header_read_timeout_ms.max(1)),
             keepalive_idle: Duration::from_millis(args.keepalive_idle_ms.max(1)),
+            send_timeout: Duration::from_millis(args.send_timeout_ms.max(1)),
             max_connections,
             max_header_bytes: args.max_header_bytes,
             max_headers: args.max_headers,
@@ -410,6 +419,7 @@ async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
         },
         sweep_interval: (args.sweep_interval_ms > 0)
             .then(|| Duration::from_millis(args.sweep_interval_ms)),
+        list_rows_in_flight: args.list_rows_in_flight,
         ..HttpConfig::default()
     };
     let settings = PoolSettings {

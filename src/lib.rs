@@ -77,6 +77,8 @@ pub struct HttpConfig {
     pub batch: storage::batch::BatchSettings,
     /// The live session feed's limits and timings ([`events`]).
     pub events: events::EventSettings,
+    /// Sessions that long lists may hold at once ([`lists::LIST_ROWS_IN_FLIGHT`]).
+    pub list_rows_in_flight: usize,
 }
 
 impl Default for HttpConfig {
@@ -92,6 +94,7 @@ impl Default for HttpConfig {
             trusted_proxies: Vec::new(),
             batch: storage::batch::BatchSettings::default(),
             events: events::EventSettings::default(),
+            list_rows_in_flight: lists::LIST_ROWS_IN_FLIGHT,
         }
     }
 }
@@ -122,7 +125,7 @@ pub struct AppState {
     /// This instance's side of the live session feed.
     pub events: Arc<events::Hub>,
     /// A permit per session that long lists may hold at once, held from a list's statement
-    /// until its body is sent ([`lists::LIST_ROWS_IN_FLIGHT`]).
+    /// until its body is written out ([`lists::LIST_ROWS_IN_FLIGHT`]).
     pub list_rows: Arc<tokio::sync::Semaphore>,
 }
 
@@ -158,6 +161,7 @@ impl AppState {
             ))
         });
         let events = Arc::new(events::Hub::new(pool.clone(), config.events.clone()));
+        let list_rows = Arc::new(tokio::sync::Semaphore::new(lists::row_budget(&config)));
         AppState {
             pool,
             events,
@@ -165,7 +169,7 @@ impl AppState {
             auth: Arc::new(auth),
             leases: Arc::new(leases),
             batcher,
-            list_rows: Arc::new(tokio::sync::Semaphore::new(lists::LIST_ROWS_IN_FLIGHT)),
+            list_rows,
         }
     }
 }

@@ -31,10 +31,17 @@ pub const MAX_ALL: i64 = 10_000;
 /// lists hold in memory is bounded whatever the number of connections (a client that asks for
 /// pages of 1,000 and never reads them cannot make every connection hold one): 10,000 sessions
 /// of the bench's data are ~22 MB of rows and ~37 MB of JSON (~80 MB of XML) until sent, so
-/// this is two `all=true` lists, or twenty pages of 1,000.
-pub const LIST_ROWS_IN_FLIGHT: usize = 20_002;
-// An `all=true` list asks for MAX_ALL + 1 rows: the budget must hold one, or it would wait forever.
-const _: () = assert!(LIST_ROWS_IN_FLIGHT as i64 > MAX_ALL);
+/// this is two `all=true` lists, or twenty pages of 1,000 (each asks for 1,001 rows). Once a
+/// list's statement has answered, it keeps only as many permits as rows came back.
+pub const LIST_ROWS_IN_FLIGHT: usize = 20_020;
+/// The permits of [`crate::AppState::list_rows`]: the configured budget, as a semaphore can
+/// hold it.
+pub fn row_budget(config: &crate::HttpConfig) -> usize {
+    config
+        .list_rows_in_flight
+        .clamp(1, tokio::sync::Semaphore::MAX_PERMITS)
+}
+
 /// Pages of more sessions than this are written on a blocking thread, so that the worker
 /// threads go on serving: 10,000 sessions took the server's one worker thread ~0.4 s to write,
 /// and PATCHes at c = 4 beside three of them had a p99 of 506 ms (wrk, bench data).
@@ -94,20 +101,31 @@ pub async fn list_sessions(
         offset,
         count_total,
     };
-    // `limit` is the rows asked for (one more than the page): a permit each, when it is long.
-    let rows = usize::try_from(limit).unwrap_or(usize::MAX);
-    let permit = match rows > INLINE_ROWS + 1 {
+    // `limit` is the rows asked for (one more than the page): a permit each, when the page
+    // is long, and never more than the whole budget (which would wait forever).
+    let asked = usize::try_from(limit)
+        .unwrap_or(usize::MAX)
+        .min(row_budget(&state.config));
+    let permit = match per_page(req) > INLINE_ROWS {
         true => Some(
             state
                 .list_rows
                 .clone()
-                .acquire_many_owned(u32::try_from(rows).unwrap_or(u32::MAX))
+                .acquire_many_owned(u32::try_from(asked).unwrap_or(u32::MAX))
                 .await
                 .map_err(ApiError::internal)?,
         ),
         false => None,
     };
     let page = sessions::list(&state.pool, &query).await?;
+    // Only what came back is held on: a short answer to a long page is written inline.
+    let permit = permit.and_then(|mut permit| {
+        if shown(&page, req) <= INLINE_ROWS {
+            return None;
+        }
+        drop(permit.split(permit.num_permits().saturating_sub(page.rows.len())));
+        Some(permit)
+    });
     Ok(Listed { page, permit })
 }
 
@@ -117,7 +135,7 @@ pub async fn list_sessions(
 /// meanwhile keeps it until the writing it started ends).
 pub async fn respond(format: Format, listed: Listed, req: ListSessions) -> Result<Response> {
     let Listed { page, permit } = listed;
-    if page.rows.len() <= INLINE_ROWS {
+    if shown(&page, &req) <= INLINE_ROWS {
         return wire::respond_value(format, SessionList::TYPE, &page_value(&page, &req)?);
     }
     tokio::task::spawn_blocking(move || {
@@ -209,20 +227,31 @@ fn sort(req: &ListSessions) -> Result<(Option<&'static str>, bool)> {
     Ok((Some(slot.member.field), descending.unwrap_or(false)))
 }
 
+/// The sessions a page shows at most (`all=true`: [`MAX_ALL`]).
+fn per_page(req: &ListSessions) -> usize {
+    match req.all.unwrap_or(false) {
+        true => MAX_ALL as usize,
+        false => req.count_per_page.unwrap_or(DEFAULT_COUNT_PER_PAGE).max(0) as usize,
+    }
+}
+
+/// The sessions of `page` its answer shows (the statement reads one more, to tell whether
+/// more pages follow).
+fn shown(page: &Page, req: &ListSessions) -> usize {
+    page.rows.len().min(per_page(req))
+}
+
 /// The ListResponse of a page, written from its rows: `limit` asked one row more than the
 /// page, so a row beyond it means more pages follow.
 pub fn page_value<'a>(page: &'a Page, req: &ListSessions) -> Result<Value<'a>> {
-    let per_page = if req.all.unwrap_or(false) {
-        MAX_ALL
-    } else {
-        i64::from(req.count_per_page.unwrap_or(DEFAULT_COUNT_PER_PAGE))
-    };
-    let shown = page.rows.len().min(per_page as usize);
+    let per_page = per_page(req);
+    let shown = shown(page, req);
     let items = page.rows[..shown]
         .iter()
         .map(|s| s.value())
         .collect::<Result<Vec<_>, _>>()?;
     let more = page.rows.len() > shown;
+    let per_page = per_page as i64;
     let (total, pages) = match page.total {
         Some(total) => (total, (total + per_page - 1) / per_page),
         None => (0, 0),

@@ -7,6 +7,9 @@
 //!   or of its first byte on a kept-alive connection;
 //! - a connection with no request in progress and nothing received is closed after
 //!   `keepalive_idle`;
+//! - a response the client takes none of for `send_timeout` (the socket full all along) closes
+//!   its connection: what the response holds (a long list's permits, its buffer) is not held
+//!   for a client that stopped reading;
 //! - heads are bounded in bytes (`max_header_bytes`, also the read buffer's size, so a flood of
 //!   huge heads costs at most that per connection and nothing once they close) and in count
 //!   (`max_headers`); hyper answers 431 beyond them;
@@ -47,6 +50,9 @@ pub struct ConnectionLimits {
     pub max_headers: usize,
     /// How long a connection over the cap waits for a slot before it is closed.
     pub connection_wait: Duration,
+    /// How long a response may wait for the client to take any of it (the socket not
+    /// writable) before the connection is closed.
+    pub send_timeout: Duration,
 }
 
 impl Default for ConnectionLimits {
@@ -58,6 +64,7 @@ impl Default for ConnectionLimits {
             max_header_bytes: 16 * 1024,
             max_headers: 100,
             connection_wait: Duration::from_millis(250),
+            send_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -104,6 +111,9 @@ struct ConnInner {
     waiting_since: Instant,
     /// First byte received while no request was in progress (a head arriving).
     head_started: Option<Instant>,
+    /// Since when a write has found the socket full, with nothing written since: the client
+    /// is not taking its response.
+    write_blocked: Option<Instant>,
     served: u64,
 }
 
@@ -114,6 +124,7 @@ impl ConnState {
                 in_flight: 0,
                 waiting_since: Instant::now(),
                 head_started: None,
+                write_blocked: None,
                 served: 0,
             }),
             evict: Notify::new(),
@@ -131,9 +142,14 @@ impl ConnState {
         f(&mut self.inner.lock().unwrap_or_else(|p| p.into_inner()));
     }
 
-    /// When the watchdog must act if nothing changes: None while a request is in progress.
+    /// When the watchdog must act if nothing changes: the send timeout while a response waits
+    /// for the client to take it (also the end of one, after its request is over), else None
+    /// while a request is in progress.
     fn deadline(&self, limits: &ConnectionLimits) -> Option<Instant> {
         let s = self.get();
+        if let Some(t) = s.write_blocked {
+            return Some(t + limits.send_timeout);
+        }
         if s.in_flight > 0 {
             return None;
         }
@@ -150,10 +166,33 @@ impl ConnState {
     }
 }
 
-/// The socket, noting in its [`ConnState`] when a head starts to arrive.
+/// The socket, noting in its [`ConnState`] when a head starts to arrive and when a write
+/// finds it full.
 struct Watched {
     tcp: TcpStream,
     state: Arc<ConnState>,
+    /// A write found the socket full and none has gone through since (kept here too, so a
+    /// write that goes through touches the shared state only when it was).
+    blocked: bool,
+}
+
+impl Watched {
+    /// Notes how a write went: pending starts the send timeout, progress ends it.
+    fn wrote<T>(&mut self, res: Poll<std::io::Result<T>>) -> Poll<std::io::Result<T>> {
+        match (&res, self.blocked) {
+            (Poll::Pending, false) => {
+                self.blocked = true;
+                self.state
+                    .update(|s| s.write_blocked = Some(Instant::now()));
+            }
+            (Poll::Ready(_), true) => {
+                self.blocked = false;
+                self.state.update(|s| s.write_blocked = None);
+            }
+            _ => {}
+        }
+        res
+    }
 }
 
 impl AsyncRead for Watched {
@@ -180,7 +219,8 @@ impl AsyncWrite for Watched {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.tcp).poll_write(cx, buf)
+        let res = Pin::new(&mut self.tcp).poll_write(cx, buf);
+        self.wrote(res)
     }
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.tcp).poll_flush(cx)
@@ -193,7 +233,8 @@ impl AsyncWrite for Watched {
         cx: &mut Context<'_>,
         bufs: &[std::io::IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.tcp).poll_write_vectored(cx, bufs)
+        let res = Pin::new(&mut self.tcp).poll_write_vectored(cx, bufs);
+        self.wrote(res)
     }
     fn is_write_vectored(&self) -> bool {
         self.tcp.is_write_vectored()
@@ -431,6 +472,7 @@ pub async fn run(
             let io = TokioIo::new(Watched {
                 tcp,
                 state: conn_state.clone(),
+                blocked: false,
             });
             let svc_state = conn_state.clone();
             let service = hyper::service::service_fn(

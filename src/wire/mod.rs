@@ -108,8 +108,8 @@ pub fn respond_value_sized(
 }
 
 /// A 200 response whose body is a bare list (a service returning `List<T>`), from each item's
-/// JSON as storage keeps it: JSON copies them verbatim, XML reads each and writes the
-/// collection as DataContractSerializer does ([`xml::write_list`]).
+/// JSON as storage keeps it: JSON copies them verbatim, XML writes the collection as
+/// DataContractSerializer does ([`xml::write_list`]), each item from its JSON.
 pub fn respond_stored_list(
     format: Format,
     item: &'static WireType,
@@ -130,11 +130,11 @@ pub fn respond_stored_list(
             body
         }
         Format::Xml => {
-            let items = stored
+            // As stored composites are: streamed from their JSON by the XML writer.
+            let items: Vec<Value<'_>> = stored
                 .iter()
-                .map(|s| json::read_member(item, s))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(ApiError::internal)?;
+                .map(|s| Value::Json(std::borrow::Cow::Borrowed(s.as_str())))
+                .collect();
             let mut body = Vec::with_capacity(256 * stored.len().max(1));
             xml::write_list(&mut body, item, &items).map_err(ApiError::internal)?;
             body

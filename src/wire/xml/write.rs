@@ -80,8 +80,9 @@ pub fn write_list(
         default_ns: ns,
         prefix: None,
     };
+    // Items are the root's children, at depth 2 as an object's members are.
     for value in items {
-        write_member(out, Element::new(name, ns, scope, 1), item, value)?;
+        write_member(out, Element::new(name, ns, scope, 2), item, value)?;
     }
     out.extend_from_slice(b"</ArrayOf");
     out.extend_from_slice(name.as_bytes());

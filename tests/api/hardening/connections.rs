@@ -11,6 +11,7 @@ fn limits(header_ms: u64, idle_ms: u64, max: usize) -> HttpConfig {
             max_header_bytes: 8 * 1024,
             max_headers: 20,
             connection_wait: Duration::from_millis(100),
+            ..ConnectionLimits::default()
         },
         ..HttpConfig::default()
     }

@@ -3,6 +3,7 @@
 //! what GetSession answers for the same session.
 
 use super::*;
+use std::time::Duration;
 
 /// Sessions of ACCOUNT, oldest first (s1 … s5), and one of OTHER_ACCOUNT.
 fn id(n: u32) -> String {
@@ -458,5 +459,98 @@ async fn a_long_list_says_what_its_short_pages_say_in_both_formats() {
             assert_eq!(res.status, 200, "{}", res.text);
             assert_eq!(res.json()["items"].as_array().map(Vec::len), Some(150));
         }
+    }
+}
+
+/// 150 sessions of ~200 KB each (their consoleData): a list of them (~30 MB) fills every
+/// socket buffer between the server and a client that does not read it.
+async fn big_sessions(app: &TestApp) {
+    add_user(app.pool(), &AGENT).await;
+    let big = "x".repeat(200_000);
+    let docs: Vec<Value> = (0..150u32)
+        .map(|n| {
+            with(
+                &simple_session(&id(2000 + n), ACCOUNT),
+                json!({
+                    "dateCreated": format!("2026-11-20T10:{:02}:{:02}.000Z", n / 60, n % 60),
+                    "consoleData": big,
+                }),
+            )
+        })
+        .collect();
+    import(app.pool(), &docs).await;
+}
+
+/// A long list requested on a connection of its own, its body not read yet.
+async fn unread_list(app: &TestApp, query: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .get(app.url(&format!("/sessions{query}")))
+        .basic_auth(AGENT.email, Some(AGENT.password))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_client_reading_a_long_list_slowly_gets_all_of_it() {
+    let mut http = voice_api::HttpConfig::default();
+    // Idle connections close after a second; a response being written is not idle.
+    http.connections.keepalive_idle = Duration::from_secs(1);
+    let app = TestApp::builder().http_config(http).spawn().await;
+    big_sessions(&app).await;
+    let res = unread_list(&app, "?all=true&simplifiedPaging=true").await;
+    assert_eq!(res.status(), 200);
+    let length = res.content_length().expect("a Content-Length");
+    assert!(length > 30_000_000, "{length}");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let body = res.bytes().await.expect("the whole body");
+    assert_eq!(body.len() as u64, length);
+    let list: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(list["items"].as_array().map(Vec::len), Some(150));
+}
+
+#[tokio::test]
+async fn long_lists_nobody_reads_hold_their_rows_until_the_send_timeout_closes_them() {
+    // Pages of 160 ask for 161 rows and keep the 150 that come back: room for two of them
+    // (the second asks while the first keeps its 150), not three. The time limit is shorter
+    // than the send timeout.
+    let mut http = voice_api::HttpConfig {
+        list_rows_in_flight: 322,
+        request_timeout: Duration::from_secs(3),
+        ..Default::default()
+    };
+    http.connections.send_timeout = Duration::from_secs(7);
+    let app = TestApp::builder().http_config(http).spawn().await;
+    big_sessions(&app).await;
+    let page = "?countPerPage=160&simplifiedPaging=true";
+    let held = [unread_list(&app, page).await, unread_list(&app, page).await];
+    assert!(held.iter().all(|r| r.status() == 200));
+
+    // The two hold their rows while their clients read nothing: a third waits out its time
+    // limit, and says so in a ResponseStatus.
+    let third = list(&app, &AGENT, page).await;
+    assert_eq!(third.status, 503, "{}", third.text);
+    assert!(
+        third.json()["responseStatus"]["errorCode"].is_string(),
+        "{}",
+        third.text
+    );
+    // A short list needs no permit and is answered meanwhile.
+    let short = list(&app, &AGENT, "?countPerPage=5").await;
+    assert_eq!(short.status, 200, "{}", short.text);
+
+    // The send timeout closes the connections that took nothing for seven seconds, and their
+    // rows are free again.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let fourth = list(&app, &AGENT, page).await;
+    assert_eq!(
+        fourth.status,
+        200,
+        "{}",
+        &fourth.text[..200.min(fourth.text.len())]
+    );
+    assert_eq!(fourth.json()["items"].as_array().map(Vec::len), Some(150));
+    for res in held {
+        assert!(res.bytes().await.is_err(), "the unread answer was cut off");
     }
 }
