@@ -387,19 +387,7 @@ async fn a_log_search_follows_the_stored_log_through_later_writes() {
 #[tokio::test]
 async fn a_long_list_says_what_its_short_pages_say_in_both_formats() {
     let app = TestApp::spawn().await;
-    add_user(app.pool(), &AGENT).await;
-    let docs: Vec<Value> = (0..150u32)
-        .map(|n| {
-            with(
-                &simple_session(&id(1000 + n), ACCOUNT),
-                json!({
-                    "dateCreated": format!("2026-11-20T10:{:02}:{:02}.000Z", n / 60, n % 60),
-                    "consoleData": format!("note <{n}> & more"),
-                }),
-            )
-        })
-        .collect();
-    import(app.pool(), &docs).await;
+    many_sessions(&app, |n| format!("note <{n}> & more")).await;
 
     // JSON: two pages of 75 (written inline) against all of them at once.
     let page = |n: u32| format!("?countPerPage=75&page={n}");
@@ -462,23 +450,29 @@ async fn a_long_list_says_what_its_short_pages_say_in_both_formats() {
     }
 }
 
-/// 150 sessions of ~200 KB each (their consoleData): a list of them (~30 MB) fills every
-/// socket buffer between the server and a client that does not read it.
-async fn big_sessions(app: &TestApp) {
+/// AGENT, and 150 sessions of ACCOUNT a second apart, oldest first, the n-th with
+/// `console(n)` as its consoleData.
+async fn many_sessions(app: &TestApp, console: impl Fn(u32) -> String) {
     add_user(app.pool(), &AGENT).await;
-    let big = "x".repeat(200_000);
     let docs: Vec<Value> = (0..150u32)
         .map(|n| {
             with(
-                &simple_session(&id(2000 + n), ACCOUNT),
+                &simple_session(&id(1000 + n), ACCOUNT),
                 json!({
                     "dateCreated": format!("2026-11-20T10:{:02}:{:02}.000Z", n / 60, n % 60),
-                    "consoleData": big,
+                    "consoleData": console(n),
                 }),
             )
         })
         .collect();
     import(app.pool(), &docs).await;
+}
+
+/// 150 sessions of ~200 KB each (their consoleData): a list of them (~30 MB) fills every
+/// socket buffer between the server and a client that does not read it.
+async fn big_sessions(app: &TestApp) {
+    let big = "x".repeat(200_000);
+    many_sessions(app, |_| big.clone()).await;
 }
 
 /// A long list requested on a connection of its own, its body not read yet.
