@@ -142,18 +142,19 @@ impl ConnState {
         f(&mut self.inner.lock().unwrap_or_else(|p| p.into_inner()));
     }
 
-    /// When the watchdog must act if nothing changes: the send timeout while a response waits
-    /// for the client to take it (also the end of one, after its request is over), else None
-    /// while a request is in progress.
-    fn deadline(&self, limits: &ConnectionLimits) -> Option<Instant> {
+    /// When the watchdog must act if nothing changes, and why: the send timeout while a
+    /// response waits for the client to take it (also the end of one, after its request is
+    /// over, when it comes first), else nothing while a request is in progress, else the
+    /// header or idle timeout.
+    fn deadline(&self, limits: &ConnectionLimits) -> Option<(Instant, Ended)> {
         let s = self.get();
-        if let Some(t) = s.write_blocked {
-            return Some(t + limits.send_timeout);
-        }
+        let send = s
+            .write_blocked
+            .map(|t| (t + limits.send_timeout, Ended::SendTimeout));
         if s.in_flight > 0 {
-            return None;
+            return send;
         }
-        Some(match s.head_started {
+        let idle = match s.head_started {
             // A head on a kept-alive connection: the header timeout from its first byte.
             Some(t) if s.served > 0 => t + limits.header_read_timeout,
             // The first head: the header timeout from the connection opening.
@@ -162,7 +163,11 @@ impl ConnState {
                 s.waiting_since + limits.header_read_timeout.min(limits.keepalive_idle)
             }
             None => s.waiting_since + limits.keepalive_idle,
-        })
+        };
+        match send {
+            Some(send) if send.0 < idle => Some(send),
+            _ => Some((idle, Ended::Idle)),
+        }
     }
 }
 
@@ -269,6 +274,8 @@ impl Drop for InFlight {
 enum Ended {
     /// It sat past its deadline with no request in progress.
     Idle,
+    /// The client took none of its response for the send timeout.
+    SendTimeout,
     Failed(hyper::Error),
 }
 
@@ -293,7 +300,7 @@ where
     S::ResBody: hyper::body::Body + 'static,
     <S::ResBody as hyper::body::Body>::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    /// Lets the request in progress finish, then closes; the deadline no longer applies.
+    /// Lets the request in progress finish, then closes; only the send timeout still applies.
     fn close_gracefully(&mut self) {
         self.closing = true;
         self.conn.as_mut().graceful_shutdown();
@@ -308,17 +315,20 @@ impl<C: Future<Output = hyper::Result<()>>> Future for Watchdog<C> {
         if let Poll::Ready(done) = this.conn.as_mut().poll(cx) {
             return Poll::Ready(done.map_err(Ended::Failed));
         }
-        if this.closing {
-            return Poll::Pending;
-        }
-        let Some(deadline) = this.state.deadline(&this.limits) else {
+        // Closing, only the send timeout still applies: the request in progress finishes, but
+        // not for a client that stopped taking its response.
+        let deadline = match this.state.deadline(&this.limits) {
+            Some((_, Ended::Idle)) if this.closing => None,
+            deadline => deadline,
+        };
+        let Some((deadline, why)) = deadline else {
             return Poll::Pending;
         };
         if deadline != this.timer.deadline() {
             this.timer.as_mut().reset(deadline);
         }
         match this.timer.as_mut().poll(cx) {
-            Poll::Ready(()) => Poll::Ready(Err(Ended::Idle)),
+            Poll::Ready(()) => Poll::Ready(Err(why)),
             Poll::Pending => Poll::Pending,
         }
     }
@@ -510,6 +520,12 @@ pub async fn run(
                                 // nothing. (hyper's graceful shutdown would wait for a
                                 // half-sent head.)
                                 tracing::debug!("closing a connection that sent no complete request in time");
+                            }
+                            Err(Ended::SendTimeout) => {
+                                tracing::info!(
+                                    send_timeout_ms = watched.limits.send_timeout.as_millis() as u64,
+                                    "closing a connection whose client took none of its response in time"
+                                );
                             }
                             Err(Ended::Failed(e)) => {
                                 tracing::debug!(cause = %e, "connection ended with an error");

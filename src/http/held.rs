@@ -8,6 +8,8 @@ use std::task::{Context, Poll};
 pub struct Held<G> {
     body: axum::body::Body,
     _guard: G,
+    /// A frame has been asked for.
+    polled: bool,
 }
 
 impl<G: Send + Unpin + 'static> Held<G> {
@@ -15,6 +17,7 @@ impl<G: Send + Unpin + 'static> Held<G> {
         Held {
             body,
             _guard: guard,
+            polled: false,
         }
     }
 }
@@ -27,16 +30,18 @@ impl<G: Unpin> hyper::body::Body for Held<G> {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        self.polled = true;
         Pin::new(&mut self.body).poll_frame(cx)
     }
 
-    /// Never known ahead: hyper drops a body it knows is over as soon as it has taken its last
-    /// frame, with most of the bytes still in its write buffer (all of a one-frame body), and the
-    /// guard would go with it. Asked once more, the body says so when hyper has written out
-    /// all but its buffer's last ~400 KB. (The size hint is still exact: Content-Length is
-    /// unchanged.)
+    /// Over only when the body is empty from the start (hyper then writes no length for a 304
+    /// and drops it at once); once polled, never known ahead. hyper drops a body it knows is
+    /// over as soon as it has taken its last frame, with the bytes still in its write buffer
+    /// (all of a one-frame body), and the guard would go with them. Not knowing, it drops the
+    /// body once its encoder has written the length and its buffer has gone to the kernel.
+    /// (The size hint is still exact: Content-Length is unchanged.)
     fn is_end_stream(&self) -> bool {
-        false
+        !self.polled && self.body.is_end_stream()
     }
 
     fn size_hint(&self) -> hyper::body::SizeHint {

@@ -40,6 +40,8 @@ async fn if_none_match_with_the_current_version_is_304_without_a_body() {
         .await;
     assert_eq!((fresh.status, fresh.text.as_str()), (304, ""));
     assert_eq!(etag(&fresh), "\"1\"");
+    // A 304 names no length (RFC 9110 8.6: only the 200's would be right).
+    assert_eq!(fresh.header("content-length"), None);
     for stale in ["\"0\"", "W/\"2\"", "\"x\""] {
         let res = app
             .get_session(SESSION)
