@@ -134,18 +134,16 @@ pub async fn list_sessions(
 /// body is sent (it goes with the page into the blocking thread, so a request given up
 /// meanwhile keeps it until the writing it started ends).
 pub async fn respond(format: Format, listed: Listed, req: ListSessions) -> Result<Response> {
+    // A long page, and only one, holds permits ([`list_sessions`] keeps none for a short one).
     let Listed { page, permit } = listed;
-    if shown(&page, &req) <= INLINE_ROWS {
+    let Some(permit) = permit else {
         return wire::respond_value(format, SessionList::TYPE, &page_value(&page, &req)?);
-    }
+    };
     tokio::task::spawn_blocking(move || {
         let capacity = page.rows.len() * wire::session_bytes(format);
         let value = page_value(&page, &req)?;
         let res = wire::respond_value_sized(format, SessionList::TYPE, &value, capacity)?;
-        Ok(match permit {
-            Some(permit) => res.map(|body| Body::new(Held::new(body, permit))),
-            None => res,
-        })
+        Ok(res.map(|body| Body::new(Held::new(body, permit))))
     })
     .await
     .map_err(ApiError::internal)?

@@ -116,19 +116,7 @@ pub fn respond_stored_list(
     stored: &[String],
 ) -> Result<Response, ApiError> {
     let body = match format {
-        Format::Json => {
-            let mut body =
-                Vec::with_capacity(2 + stored.iter().map(|s| s.len() + 1).sum::<usize>());
-            body.push(b'[');
-            for (i, s) in stored.iter().enumerate() {
-                if i > 0 {
-                    body.push(b',');
-                }
-                body.extend_from_slice(s.as_bytes());
-            }
-            body.push(b']');
-            body
-        }
+        Format::Json => format!("[{}]", stored.join(",")).into_bytes(),
         Format::Xml => {
             // As stored composites are: streamed from their JSON by the XML writer.
             let items: Vec<Value<'_>> = stored

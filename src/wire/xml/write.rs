@@ -33,14 +33,8 @@ pub fn write(out: &mut Vec<u8>, ty: &'static TypeDef, value: &Value<'_>) -> Resu
     let Value::Object(values) = value else {
         return Err(ShapeError(ty.name.to_string()));
     };
-    out.extend_from_slice(XML_DECLARATION);
-    out.push(b'<');
-    out.extend_from_slice(ty.name.as_bytes());
-    out.extend_from_slice(b" xmlns:i=\"");
-    out.extend_from_slice(NS_XSI.as_bytes());
-    out.extend_from_slice(b"\" xmlns=\"");
-    out.extend_from_slice(ty.xml_namespace.as_bytes());
-    out.extend_from_slice(b"\">");
+    open_root(out, &[ty.name], ty.xml_namespace);
+    out.push(b'>');
     let root = Composite {
         prefix: None,
         name: ty.name,
@@ -64,18 +58,12 @@ pub fn write_list(
     items: &[Value<'_>],
 ) -> Result<(), ShapeError> {
     let (name, ns) = item_contract(item);
-    out.extend_from_slice(XML_DECLARATION);
-    out.extend_from_slice(b"<ArrayOf");
-    out.extend_from_slice(name.as_bytes());
-    out.extend_from_slice(b" xmlns:i=\"");
-    out.extend_from_slice(NS_XSI.as_bytes());
-    out.extend_from_slice(b"\" xmlns=\"");
-    out.extend_from_slice(ns.as_bytes());
+    open_root(out, &["ArrayOf", name], ns);
     if items.is_empty() {
-        out.extend_from_slice(b"\" />");
+        out.extend_from_slice(b" />");
         return Ok(());
     }
-    out.extend_from_slice(b"\">");
+    out.push(b'>');
     let scope = Scope {
         default_ns: ns,
         prefix: None,
@@ -88,6 +76,21 @@ pub fn write_list(
     out.extend_from_slice(name.as_bytes());
     out.push(b'>');
     Ok(())
+}
+
+/// The declaration and the root element's start tag up to its `>`: named by the pieces of
+/// `name`, with `xsi` bound and `ns` as the default namespace.
+fn open_root(out: &mut Vec<u8>, name: &[&str], ns: &str) {
+    out.extend_from_slice(XML_DECLARATION);
+    out.push(b'<');
+    for piece in name {
+        out.extend_from_slice(piece.as_bytes());
+    }
+    out.extend_from_slice(b" xmlns:i=\"");
+    out.extend_from_slice(NS_XSI.as_bytes());
+    out.extend_from_slice(b"\" xmlns=\"");
+    out.extend_from_slice(ns.as_bytes());
+    out.push(b'"');
 }
 
 /// [`write`] for a document that is a typed DTO.
