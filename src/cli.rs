@@ -142,6 +142,10 @@ pub struct ServeArgs {
     /// statement until their answer is written out; more wait, within the request's time limit.
     #[arg(long, env = "VOICE_API_LIST_ROWS_IN_FLIGHT", default_value_t = crate::lists::LIST_ROWS_IN_FLIGHT)]
     pub list_rows_in_flight: usize,
+    /// The part of those one user's lists may hold at once (half: one `all=true` list); a
+    /// user's next long list waits for their own rows first.
+    #[arg(long, env = "VOICE_API_LIST_ROWS_PER_USER", default_value_t = crate::lists::LIST_ROWS_PER_USER)]
+    pub list_rows_per_user: usize,
     /// A request head must arrive whole within this many milliseconds of the connection
     /// opening (or of its first byte on a kept-alive connection), else the connection closes.
     #[arg(
@@ -420,6 +424,7 @@ async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
         sweep_interval: (args.sweep_interval_ms > 0)
             .then(|| Duration::from_millis(args.sweep_interval_ms)),
         list_rows_in_flight: args.list_rows_in_flight,
+        list_rows_per_user: args.list_rows_per_user,
         ..HttpConfig::default()
     };
     let settings = PoolSettings {

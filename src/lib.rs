@@ -79,6 +79,8 @@ pub struct HttpConfig {
     pub events: events::EventSettings,
     /// Sessions that long lists may hold at once ([`lists::LIST_ROWS_IN_FLIGHT`]).
     pub list_rows_in_flight: usize,
+    /// The part of them one user's lists may hold ([`lists::LIST_ROWS_PER_USER`]).
+    pub list_rows_per_user: usize,
 }
 
 impl Default for HttpConfig {
@@ -95,6 +97,7 @@ impl Default for HttpConfig {
             batch: storage::batch::BatchSettings::default(),
             events: events::EventSettings::default(),
             list_rows_in_flight: lists::LIST_ROWS_IN_FLIGHT,
+            list_rows_per_user: lists::LIST_ROWS_PER_USER,
         }
     }
 }
@@ -125,8 +128,8 @@ pub struct AppState {
     /// This instance's side of the live session feed.
     pub events: Arc<events::Hub>,
     /// A permit per session that long lists may hold at once, held from a list's statement
-    /// until its body is written out ([`lists::LIST_ROWS_IN_FLIGHT`]).
-    pub list_rows: Arc<tokio::sync::Semaphore>,
+    /// until its body is written out, and each user's share ([`lists::RowBudget`]).
+    pub list_rows: Arc<lists::RowBudget>,
 }
 
 impl AppState {
@@ -161,7 +164,7 @@ impl AppState {
             ))
         });
         let events = Arc::new(events::Hub::new(pool.clone(), config.events.clone()));
-        let list_rows = Arc::new(tokio::sync::Semaphore::new(lists::row_budget(&config)));
+        let list_rows = Arc::new(lists::RowBudget::new(&config));
         AppState {
             pool,
             events,

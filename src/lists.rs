@@ -17,7 +17,9 @@ use axum::body::Body;
 use axum::response::Response;
 use chrono::{NaiveDate, TimeZone, Utc};
 use std::borrow::Cow;
-use tokio::sync::OwnedSemaphorePermit;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// ServiceStack's default page size for Evo Voice lists.
 pub const DEFAULT_COUNT_PER_PAGE: i32 = 25;
@@ -34,12 +36,113 @@ pub const MAX_ALL: i64 = 10_000;
 /// this is two `all=true` lists, or twenty pages of 1,000 (each asks for 1,001 rows). Once a
 /// list's statement has answered, it keeps only as many permits as rows came back.
 pub const LIST_ROWS_IN_FLIGHT: usize = 20_020;
-/// The permits of [`crate::AppState::list_rows`]: the configured budget, as a semaphore can
-/// hold it.
-pub fn row_budget(config: &crate::HttpConfig) -> usize {
-    config
-        .list_rows_in_flight
-        .clamp(1, tokio::sync::Semaphore::MAX_PERMITS)
+/// The part of [`LIST_ROWS_IN_FLIGHT`] one user's long lists may hold at once: half, one
+/// `all=true` list (10,001 rows asked). Without it one user whose clients never read their
+/// answers could hold the whole budget, and every other user's long lists would wait out
+/// their time limit and fail, until the send timeout freed the rows; with it, half the
+/// budget is always left to the others. A user's next long list waits for their own rows
+/// first, then for the server's.
+pub const LIST_ROWS_PER_USER: usize = 10_010;
+
+/// The rows long lists may hold ([`LIST_ROWS_IN_FLIGHT`]), and each user's share of them
+/// ([`LIST_ROWS_PER_USER`]): a semaphore for the server, and one for each user with a long
+/// list in progress (waiting, reading or being written), dropped when their last one ends.
+pub struct RowBudget {
+    all: Arc<Semaphore>,
+    per_user: usize,
+    /// Each user with a long list in progress: their share, and how many lists hold it.
+    users: Mutex<HashMap<String, (Arc<Semaphore>, usize)>>,
+}
+
+impl RowBudget {
+    pub fn new(config: &crate::HttpConfig) -> Self {
+        let all = config.list_rows_in_flight.clamp(1, Semaphore::MAX_PERMITS);
+        RowBudget {
+            all: Arc::new(Semaphore::new(all)),
+            per_user: config.list_rows_per_user.clamp(1, all),
+            users: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// `rows` (at most a user's share: more would wait forever) of `user`'s share, then of
+    /// the server's, waiting for each in that order.
+    async fn acquire(self: &Arc<Self>, user: &str, rows: usize) -> Result<Rows> {
+        let rows = u32::try_from(rows.min(self.per_user)).unwrap_or(u32::MAX);
+        let share = {
+            let mut users = self.users();
+            let (share, lists) = users
+                .entry(user.to_owned())
+                .or_insert_with(|| (Arc::new(Semaphore::new(self.per_user)), 0));
+            *lists += 1;
+            share.clone()
+        };
+        // From here on `Rows` counts this list out again, even if the wait is given up.
+        let mut held = Rows {
+            budget: self.clone(),
+            user: user.to_owned(),
+            share: None,
+            all: None,
+        };
+        held.share = Some(
+            share
+                .acquire_many_owned(rows)
+                .await
+                .map_err(ApiError::internal)?,
+        );
+        held.all = Some(
+            self.all
+                .clone()
+                .acquire_many_owned(rows)
+                .await
+                .map_err(ApiError::internal)?,
+        );
+        Ok(held)
+    }
+
+    fn users(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Arc<Semaphore>, usize)>> {
+        self.users.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Rows of the server's budget free now.
+    pub fn available(&self) -> usize {
+        self.all.available_permits()
+    }
+
+    /// Users with a long list in progress now.
+    pub fn users_holding(&self) -> usize {
+        self.users().len()
+    }
+}
+
+/// Rows held by one long list, of its user's share and of the server's budget.
+struct Rows {
+    budget: Arc<RowBudget>,
+    user: String,
+    share: Option<OwnedSemaphorePermit>,
+    all: Option<OwnedSemaphorePermit>,
+}
+
+impl Rows {
+    /// Gives back all but `keep` rows.
+    fn keep(&mut self, keep: usize) {
+        for permit in [&mut self.share, &mut self.all].into_iter().flatten() {
+            drop(permit.split(permit.num_permits().saturating_sub(keep)));
+        }
+    }
+}
+
+impl Drop for Rows {
+    fn drop(&mut self) {
+        self.share = None;
+        self.all = None;
+        let mut users = self.budget.users();
+        if let Some((_, lists)) = users.get_mut(&self.user) {
+            *lists -= 1;
+            if *lists == 0 {
+                users.remove(&self.user);
+            }
+        }
+    }
 }
 
 /// Pages of more sessions than this are written on a blocking thread, so that the worker
@@ -50,7 +153,7 @@ const INLINE_ROWS: usize = 100;
 /// A page of sessions read for a ListSessions, and the permits it holds when it is long.
 pub struct Listed {
     page: Page,
-    permit: Option<OwnedSemaphorePermit>,
+    permit: Option<Rows>,
 }
 
 /// The page of sessions `req` asks for, of the accounts `principal` may act in.
@@ -103,18 +206,9 @@ pub async fn list_sessions(
     };
     // `limit` is the rows asked for (one more than the page): a permit each, when the page
     // is long, and never more than the whole budget (which would wait forever).
-    let asked = usize::try_from(limit)
-        .unwrap_or(usize::MAX)
-        .min(row_budget(&state.config));
+    let asked = usize::try_from(limit).unwrap_or(usize::MAX);
     let permit = match per_page(req) > INLINE_ROWS {
-        true => Some(
-            state
-                .list_rows
-                .clone()
-                .acquire_many_owned(u32::try_from(asked).unwrap_or(u32::MAX))
-                .await
-                .map_err(ApiError::internal)?,
-        ),
+        true => Some(state.list_rows.acquire(&user.id, asked).await?),
         false => None,
     };
     let page = sessions::list(&state.pool, &query).await?;
@@ -123,7 +217,7 @@ pub async fn list_sessions(
         if shown(&page, req) <= INLINE_ROWS {
             return None;
         }
-        drop(permit.split(permit.num_permits().saturating_sub(page.rows.len())));
+        permit.keep(page.rows.len());
         Some(permit)
     });
     Ok(Listed { page, permit })
@@ -315,4 +409,62 @@ fn instant(text: Option<&str>, field: &str) -> Result<chrono::DateTime<Utc>> {
                 format!("'{name}' must be an ISO 8601 time with its offset"),
             )
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn budget(all: usize, per_user: usize) -> Arc<RowBudget> {
+        Arc::new(RowBudget::new(&crate::HttpConfig {
+            list_rows_in_flight: all,
+            list_rows_per_user: per_user,
+            ..Default::default()
+        }))
+    }
+
+    #[tokio::test]
+    async fn a_users_rows_come_from_their_share_and_the_server_budget_and_go_back_with_them() {
+        let b = budget(10, 6);
+        let mut first = b.acquire("u1", 4).await.unwrap();
+        assert_eq!((b.available(), b.users_holding()), (6, 1));
+        // u1 has 2 of its 6 left: a list of 3 waits, u2's of 3 does not.
+        let waiting = tokio::spawn({
+            let b = b.clone();
+            async move { b.acquire("u1", 3).await.map(|_| ()) }
+        });
+        let second = b.acquire("u2", 3).await.unwrap();
+        assert_eq!((b.available(), b.users_holding()), (3, 2));
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished());
+        // Keeping only the rows that came back frees the rest of both.
+        first.keep(1);
+        assert_eq!(b.available(), 6);
+        waiting.await.unwrap().unwrap();
+        drop((first, second));
+        assert_eq!((b.available(), b.users_holding()), (10, 0));
+    }
+
+    #[tokio::test]
+    async fn a_list_asks_at_most_a_users_share_and_a_wait_given_up_leaves_nothing_behind() {
+        let b = budget(10, 4);
+        let whole = b.acquire("u1", 1_000).await.unwrap();
+        assert_eq!(b.available(), 6);
+        let gave_up =
+            tokio::time::timeout(std::time::Duration::from_millis(50), b.acquire("u1", 1)).await;
+        assert!(gave_up.is_err());
+        assert_eq!(b.users_holding(), 1);
+        drop(whole);
+        assert_eq!((b.available(), b.users_holding()), (10, 0));
+        // A wait for the server's rows given up, with nothing else of the user's in
+        // progress, leaves no entry.
+        let b = budget(4, 4);
+        let other = b.acquire("u2", 10).await.unwrap();
+        let gave_up =
+            tokio::time::timeout(std::time::Duration::from_millis(50), b.acquire("u3", 1)).await;
+        assert!(gave_up.is_err());
+        assert_eq!(b.users_holding(), 1);
+        drop(other);
+        assert_eq!((b.available(), b.users_holding()), (4, 0));
+    }
 }

@@ -476,7 +476,7 @@ async fn big_sessions(app: &TestApp) {
     many_sessions(app, |_| big.clone()).await;
 }
 
-/// A long list requested on a connection of its own, its body not read yet.
+/// A long list requested by AGENT on a connection of its own, its body not read yet.
 async fn unread_list(app: &TestApp, query: &str) -> reqwest::Response {
     reqwest::Client::new()
         .get(app.url(&format!("/sessions{query}")))
@@ -510,6 +510,7 @@ async fn long_lists_nobody_reads_hold_their_rows_until_the_send_timeout_closes_t
     // sessions keep 300 of the 322, and a third page (161) must wait.
     let mut http = voice_api::HttpConfig {
         list_rows_in_flight: 322,
+        list_rows_per_user: 322,
         ..Default::default()
     };
     // Long enough that both unread answers are still held when the third page asks, however
@@ -549,4 +550,58 @@ async fn long_lists_nobody_reads_hold_their_rows_until_the_send_timeout_closes_t
     for res in held {
         assert!(res.bytes().await.is_err(), "the unread answer was cut off");
     }
+}
+
+#[tokio::test]
+async fn one_users_unread_lists_hold_only_their_share_of_the_rows() {
+    // The server's budget is twice a user's share. AGENT's two unread pages of 160 keep 300
+    // of AGENT's 322, so AGENT's next long page waits; another user's is answered at once
+    // from the 344 left, and AGENT's goes on as soon as the unread answers are given up.
+    let http = voice_api::HttpConfig {
+        list_rows_in_flight: 644,
+        list_rows_per_user: 322,
+        ..Default::default()
+    };
+    let app = TestApp::builder().http_config(http).spawn().await;
+    big_sessions(&app).await;
+    add_user(app.pool(), &ADA).await;
+    let page = "?countPerPage=160&simplifiedPaging=true";
+    let held = [unread_list(&app, page).await, unread_list(&app, page).await];
+    assert!(held.iter().all(|r| r.status() == 200));
+
+    let one = format!("?specificIds={}&countPerPage=160", id(1000));
+    let agent = tokio::spawn({
+        let url = app.url(&format!("/sessions{one}"));
+        async move {
+            let res = reqwest::Client::new()
+                .get(url)
+                .basic_auth(AGENT.email, Some(AGENT.password))
+                .send()
+                .await
+                .unwrap();
+            (res.status(), res.text().await.unwrap())
+        }
+    });
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        !agent.is_finished(),
+        "AGENT's third long page did not wait for AGENT's rows"
+    );
+
+    let ada = tokio::time::timeout(Duration::from_secs(10), list(&app, &ADA, &one))
+        .await
+        .expect("another user's long page waited for AGENT's");
+    assert_eq!(ada.status, 200, "{}", ada.text);
+    assert_eq!(ada.json()["items"].as_array().map(Vec::len), Some(1));
+    assert!(!agent.is_finished(), "AGENT's page went past AGENT's share");
+
+    // Closing the unread connections gives their rows back.
+    drop(held);
+    let (status, text) = tokio::time::timeout(Duration::from_secs(20), agent)
+        .await
+        .expect("AGENT's page never started after the unread answers were given up")
+        .unwrap();
+    assert_eq!(status, 200, "{text}");
+    let body: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(body["items"].as_array().map(Vec::len), Some(1));
 }
