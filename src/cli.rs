@@ -248,17 +248,20 @@ pub fn runtime(_cli: &Cli) -> std::io::Result<tokio::runtime::Runtime> {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or_else(default_worker_threads);
-    if threads == 1 {
+    let mut b = if threads == 1 {
         tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
     } else {
         let mut b = tokio::runtime::Builder::new_multi_thread();
         if threads > 1 {
             b.worker_threads(threads);
         }
-        b.enable_all().build()
-    }
+        b
+    };
+    // A worker's log lines are written when it is about to sleep (`crate::logging`).
+    b.on_thread_park(crate::logging::on_park)
+        .on_thread_stop(crate::logging::flush)
+        .enable_all()
+        .build()
 }
 
 /// One thread on a machine of at most two CPUs (where the server shares them with PostgreSQL

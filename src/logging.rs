@@ -8,12 +8,23 @@
 //! and exits), and the default formatter's styling of plain text another 4 K, of ~200 K in all
 //! (callgrind, a fixed sequence of 1,000 PATCH JSON). The task-local costs a swap per poll and a
 //! read per line written.
+//!
+//! Lines at INFO and below from a runtime worker are written when the worker is about to sleep
+//! ([`on_park`]), not while the request is answered: at c = 1 the access line's `write` came
+//! before the response's `writev`, on the request's latency, and under load one `write` now
+//! carries many lines. A line waits at most until its thread sleeps, [`MAX_PENDING`] bytes are
+//! pending or a line finds the oldest pending one [`MAX_AGE`] old; WARN and ERROR lines, and
+//! every line of a thread that never sleeps through the runtime (the blocking pool), are
+//! written at once, after what their thread had pending.
 
 use axum::http::HeaderValue;
+use std::cell::RefCell;
 use std::fmt;
-use std::io::IsTerminal;
-use tracing::{Event, Level, Subscriber};
+use std::io::{IsTerminal, Write};
+use std::time::{Duration, Instant};
+use tracing::{Event, Level, Metadata, Subscriber};
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::fmt::format::{FormatEvent, FormatFields, Writer};
 use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
 use tracing_subscriber::fmt::{FmtContext, FormattedFields};
@@ -95,11 +106,134 @@ pub fn init() {
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     let ansi = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let _ = tracing_subscriber::fmt()
+    let installed = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(ansi)
         .event_format(Lines)
+        .with_writer(Deferred(write_stdout))
         .try_init();
+    if installed.is_ok() {
+        // A panicking thread's pending lines come out before the panic's message.
+        let report = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            flush();
+            report(info);
+        }));
+    }
+}
+
+/// Where a thread's pending lines go.
+type Sink = fn(&[u8]);
+
+fn write_stdout(bytes: &[u8]) {
+    let _ = std::io::stdout().lock().write_all(bytes);
+}
+
+/// Most bytes a thread holds back (about 80 access lines).
+pub const MAX_PENDING: usize = 16 * 1024;
+/// Longest a line is held back while its thread keeps logging without sleeping.
+pub const MAX_AGE: Duration = Duration::from_millis(50);
+
+/// One thread's lines not yet written.
+#[derive(Default)]
+struct Pending {
+    bytes: Vec<u8>,
+    /// When the oldest pending line was logged.
+    since: Option<Instant>,
+    /// The thread has slept through [`on_park`] once: it will again, so its lines can wait.
+    parks: bool,
+    sink: Option<Sink>,
+}
+
+impl Pending {
+    fn flush(&mut self) {
+        if let Some(sink) = self.sink
+            && !self.bytes.is_empty()
+        {
+            sink(&self.bytes);
+        }
+        self.bytes.clear();
+        self.since = None;
+    }
+}
+
+thread_local! {
+    static PENDING: RefCell<Pending> = RefCell::new(Pending::default());
+}
+
+/// Called by the runtime before a worker sleeps (`on_thread_park`): writes what the thread has
+/// pending, and from now on lets its lines wait for the next time.
+pub fn on_park() {
+    let _ = PENDING.try_with(|p| {
+        let mut p = p.borrow_mut();
+        p.parks = true;
+        p.flush();
+    });
+}
+
+/// Writes what this thread has pending (a worker that stops, the end of `main`).
+pub fn flush() {
+    let _ = PENDING.try_with(|p| p.borrow_mut().flush());
+}
+
+/// The subscriber's writer: each line to its thread's pending bytes or, see the module doc,
+/// straight to the sink.
+#[derive(Clone, Copy)]
+pub struct Deferred(Sink);
+
+/// One line's writer: `defer` when the line's level may wait.
+pub struct Line {
+    sink: Sink,
+    defer: bool,
+}
+
+impl<'a> MakeWriter<'a> for Deferred {
+    type Writer = Line;
+
+    fn make_writer(&'a self) -> Line {
+        Line {
+            sink: self.0,
+            defer: false,
+        }
+    }
+
+    fn make_writer_for(&'a self, meta: &Metadata<'_>) -> Line {
+        Line {
+            sink: self.0,
+            // Levels compare by verbosity: INFO, DEBUG and TRACE are above WARN.
+            defer: *meta.level() > Level::WARN,
+        }
+    }
+}
+
+impl Write for Line {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let (sink, defer) = (self.sink, self.defer);
+        let kept = PENDING.try_with(|p| {
+            let mut p = p.borrow_mut();
+            p.sink = Some(sink);
+            let now = Instant::now();
+            if defer && p.parks && p.since.is_none_or(|t| now.duration_since(t) < MAX_AGE) {
+                p.since.get_or_insert(now);
+                p.bytes.extend_from_slice(bytes);
+                if p.bytes.len() >= MAX_PENDING {
+                    p.flush();
+                }
+            } else {
+                p.bytes.extend_from_slice(bytes);
+                p.flush();
+            }
+        });
+        // A thread being torn down has no pending lines left: write at once.
+        if kept.is_err() {
+            sink(bytes);
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -167,6 +301,97 @@ mod tests {
                 " ERROR voice_api::logging::tests: outside again",
             ]
         );
+    }
+
+    thread_local! {
+        static WRITTEN: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
+    }
+
+    fn capture(bytes: &[u8]) {
+        WRITTEN.with(|w| w.borrow_mut().push(bytes.to_vec()));
+    }
+
+    /// The writes so far on this thread, each as its lines' messages.
+    fn writes() -> Vec<Vec<String>> {
+        WRITTEN.with(|w| {
+            w.borrow_mut()
+                .drain(..)
+                .map(|bytes| {
+                    String::from_utf8(bytes)
+                        .unwrap()
+                        .lines()
+                        .map(|l| l.rsplit(": ").next().unwrap().to_string())
+                        .collect()
+                })
+                .collect()
+        })
+    }
+
+    fn deferred(f: impl FnOnce()) {
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter(EnvFilter::new("voice_api=debug"))
+            .with_ansi(false)
+            .event_format(Lines)
+            .with_writer(Deferred(capture))
+            .finish();
+        tracing::subscriber::with_default(subscriber, f);
+    }
+
+    #[test]
+    fn a_sleeping_threads_lines_wait_for_its_next_sleep_and_warnings_do_not() {
+        std::thread::spawn(|| {
+            deferred(|| {
+                tracing::info!("before any sleep");
+                assert_eq!(writes(), [["before any sleep"]], "written at once");
+                on_park();
+                tracing::info!("one");
+                tracing::debug!("two");
+                assert!(writes().is_empty(), "held until the thread sleeps");
+                on_park();
+                assert_eq!(writes(), [["one", "two"]], "one write at the sleep");
+                tracing::info!("three");
+                tracing::warn!("a warning");
+                assert_eq!(
+                    writes(),
+                    [["three", "a warning"]],
+                    "a warning is written at once, after what was pending"
+                );
+                on_park();
+                assert!(writes().is_empty());
+                tracing::info!("four");
+                flush();
+                assert_eq!(writes(), [["four"]]);
+            });
+        })
+        .join()
+        .unwrap();
+    }
+
+    #[test]
+    fn held_lines_are_bounded_in_bytes_and_in_age() {
+        std::thread::spawn(|| {
+            deferred(|| {
+                on_park();
+                let line = "x".repeat(100);
+                let mut logged = 0;
+                while writes().is_empty() {
+                    tracing::info!("{line}");
+                    logged += 1;
+                    assert!(logged * 100 <= MAX_PENDING, "held past MAX_PENDING");
+                }
+                tracing::info!("old");
+                std::thread::sleep(MAX_AGE + Duration::from_millis(5));
+                assert!(writes().is_empty());
+                tracing::info!("next");
+                assert_eq!(
+                    writes(),
+                    [["old", "next"]],
+                    "a line finds the oldest too old"
+                );
+            });
+        })
+        .join()
+        .unwrap();
     }
 
     #[test]

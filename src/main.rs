@@ -19,7 +19,10 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(voice_api::cli::run(cli)) {
+    let result = runtime.block_on(voice_api::cli::run(cli));
+    // The lines the runtime's thread still holds (see `voice_api::logging`).
+    voice_api::logging::flush();
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // `{:#}` includes the causes on the same line (e.g. why a file cannot be read).
