@@ -258,10 +258,7 @@ pub fn runtime(_cli: &Cli) -> std::io::Result<tokio::runtime::Runtime> {
         b
     };
     // A worker's log lines are written when it is about to sleep (`crate::logging`).
-    b.on_thread_park(crate::logging::on_park)
-        .on_thread_stop(crate::logging::flush)
-        .enable_all()
-        .build()
+    crate::logging::hooks(&mut b).enable_all().build()
 }
 
 /// One thread on a machine of at most two CPUs (where the server shares them with PostgreSQL

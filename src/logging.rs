@@ -12,10 +12,13 @@
 //! Lines at INFO and below from a runtime worker are written when the worker is about to sleep
 //! ([`on_park`]), not while the request is answered: at c = 1 the access line's `write` came
 //! before the response's `writev`, on the request's latency, and under load one `write` now
-//! carries many lines. A line waits at most until its thread sleeps, [`MAX_PENDING`] bytes are
-//! pending or a line finds the oldest pending one [`MAX_AGE`] old; WARN and ERROR lines, and
-//! every line of a thread that never sleeps through the runtime (the blocking pool), are
-//! written at once, after what their thread had pending.
+//! carries many lines. A line waits until its thread next sleeps, [`MAX_PENDING`] bytes are
+//! pending, or a later line of the thread finds the oldest pending one [`MAX_AGE`] old (a
+//! thread that stays busy without logging again holds its lines until it sleeps: tokio calls
+//! the hook only when a worker is idle). WARN and ERROR lines, and every line of a thread that
+//! never sleeps through the runtime (the blocking pool), are written at once, after what their
+//! thread had pending; with several worker threads, a line written at once can come out before
+//! an earlier one another thread still holds.
 
 use axum::http::HeaderValue;
 use std::cell::RefCell;
@@ -161,19 +164,36 @@ thread_local! {
     static PENDING: RefCell<Pending> = RefCell::new(Pending::default());
 }
 
+/// Runs `f` on this thread's pending lines; false when they cannot be reached (the thread is
+/// being torn down, or a panic in the sink left them borrowed).
+fn with_pending(f: impl FnOnce(&mut Pending)) -> bool {
+    PENDING
+        .try_with(|p| p.try_borrow_mut().map(|mut p| f(&mut p)).is_ok())
+        .unwrap_or(false)
+}
+
 /// Called by the runtime before a worker sleeps (`on_thread_park`): writes what the thread has
 /// pending, and from now on lets its lines wait for the next time.
 pub fn on_park() {
-    let _ = PENDING.try_with(|p| {
-        let mut p = p.borrow_mut();
+    with_pending(|p| {
         p.parks = true;
         p.flush();
     });
 }
 
-/// Writes what this thread has pending (a worker that stops, the end of `main`).
+/// Writes what this thread has pending, and its later lines at once (a worker that stops, the
+/// end of `main`, a panic).
 pub fn flush() {
-    let _ = PENDING.try_with(|p| p.borrow_mut().flush());
+    with_pending(|p| {
+        p.parks = false;
+        p.flush();
+    });
+}
+
+/// The runtime's hooks for this module: a worker's lines wait for it to sleep, and what a
+/// stopping worker holds is written.
+pub fn hooks(b: &mut tokio::runtime::Builder) -> &mut tokio::runtime::Builder {
+    b.on_thread_park(on_park).on_thread_stop(flush)
 }
 
 /// The subscriber's writer: each line to its thread's pending bytes or, see the module doc,
@@ -209,8 +229,7 @@ impl<'a> MakeWriter<'a> for Deferred {
 impl Write for Line {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
         let (sink, defer) = (self.sink, self.defer);
-        let kept = PENDING.try_with(|p| {
-            let mut p = p.borrow_mut();
+        let kept = with_pending(|p| {
             p.sink = Some(sink);
             let now = Instant::now();
             if defer && p.parks && p.since.is_none_or(|t| now.duration_since(t) < MAX_AGE) {
@@ -224,8 +243,8 @@ impl Write for Line {
                 p.flush();
             }
         });
-        // A thread being torn down has no pending lines left: write at once.
-        if kept.is_err() {
+        // Pending lines out of reach (see `with_pending`): this one is written at once.
+        if !kept {
             sink(bytes);
         }
         Ok(bytes.len())
@@ -327,71 +346,87 @@ mod tests {
         })
     }
 
-    fn deferred(f: impl FnOnce()) {
-        let subscriber = tracing_subscriber::fmt()
-            .with_env_filter(EnvFilter::new("voice_api=debug"))
-            .with_ansi(false)
-            .event_format(Lines)
-            .with_writer(Deferred(capture))
-            .finish();
-        tracing::subscriber::with_default(subscriber, f);
+    /// Runs `f` on a thread of its own (its own pending lines), logging through [`Deferred`]
+    /// into [`writes`].
+    fn deferred(f: impl FnOnce() + Send + 'static) {
+        std::thread::spawn(|| {
+            let subscriber = tracing_subscriber::fmt()
+                .with_env_filter(EnvFilter::new("voice_api=debug"))
+                .with_ansi(false)
+                .event_format(Lines)
+                .with_writer(Deferred(capture))
+                .finish();
+            tracing::subscriber::with_default(subscriber, f);
+        })
+        .join()
+        .unwrap();
     }
 
     #[test]
     fn a_sleeping_threads_lines_wait_for_its_next_sleep_and_warnings_do_not() {
-        std::thread::spawn(|| {
-            deferred(|| {
-                tracing::info!("before any sleep");
-                assert_eq!(writes(), [["before any sleep"]], "written at once");
-                on_park();
-                tracing::info!("one");
-                tracing::debug!("two");
-                assert!(writes().is_empty(), "held until the thread sleeps");
-                on_park();
-                assert_eq!(writes(), [["one", "two"]], "one write at the sleep");
-                tracing::info!("three");
-                tracing::warn!("a warning");
-                assert_eq!(
-                    writes(),
-                    [["three", "a warning"]],
-                    "a warning is written at once, after what was pending"
-                );
-                on_park();
-                assert!(writes().is_empty());
-                tracing::info!("four");
-                flush();
-                assert_eq!(writes(), [["four"]]);
+        deferred(|| {
+            tracing::info!("before any sleep");
+            assert_eq!(writes(), [["before any sleep"]], "written at once");
+            on_park();
+            tracing::info!("one");
+            tracing::debug!("two");
+            assert!(writes().is_empty(), "held until the thread sleeps");
+            on_park();
+            assert_eq!(writes(), [["one", "two"]], "one write at the sleep");
+            tracing::info!("three");
+            tracing::warn!("a warning");
+            assert_eq!(
+                writes(),
+                [["three", "a warning"]],
+                "a warning is written at once, after what was pending"
+            );
+            on_park();
+            assert!(writes().is_empty());
+            tracing::info!("four");
+            flush();
+            assert_eq!(writes(), [["four"]]);
+            tracing::info!("five");
+            assert_eq!(writes(), [["five"]], "after flush, written at once");
+        });
+    }
+
+    #[test]
+    fn the_runtime_writes_a_workers_lines_when_it_sleeps() {
+        deferred(|| {
+            let mut b = tokio::runtime::Builder::new_current_thread();
+            let rt = hooks(&mut b).enable_time().build().unwrap();
+            rt.block_on(async {
+                // Its first sleep: from now on this thread's lines wait.
+                tokio::time::sleep(Duration::from_millis(1)).await;
+                tracing::info!("while busy");
+                assert!(writes().is_empty(), "held while the worker is busy");
+                tokio::time::sleep(Duration::from_millis(1)).await;
+                assert_eq!(writes(), [["while busy"]], "written as it slept");
             });
-        })
-        .join()
-        .unwrap();
+        });
     }
 
     #[test]
     fn held_lines_are_bounded_in_bytes_and_in_age() {
-        std::thread::spawn(|| {
-            deferred(|| {
-                on_park();
-                let line = "x".repeat(100);
-                let mut logged = 0;
-                while writes().is_empty() {
-                    tracing::info!("{line}");
-                    logged += 1;
-                    assert!(logged * 100 <= MAX_PENDING, "held past MAX_PENDING");
-                }
-                tracing::info!("old");
-                std::thread::sleep(MAX_AGE + Duration::from_millis(5));
-                assert!(writes().is_empty());
-                tracing::info!("next");
-                assert_eq!(
-                    writes(),
-                    [["old", "next"]],
-                    "a line finds the oldest too old"
-                );
-            });
-        })
-        .join()
-        .unwrap();
+        deferred(|| {
+            on_park();
+            let line = "x".repeat(100);
+            let mut logged = 0;
+            while writes().is_empty() {
+                tracing::info!("{line}");
+                logged += 1;
+                assert!(logged * 100 <= MAX_PENDING, "held past MAX_PENDING");
+            }
+            tracing::info!("old");
+            std::thread::sleep(MAX_AGE + Duration::from_millis(5));
+            assert!(writes().is_empty());
+            tracing::info!("next");
+            assert_eq!(
+                writes(),
+                [["old", "next"]],
+                "a line finds the oldest too old"
+            );
+        });
     }
 
     #[test]

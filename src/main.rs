@@ -20,7 +20,9 @@ fn main() -> ExitCode {
         }
     };
     let result = runtime.block_on(voice_api::cli::run(cli));
-    // The lines the runtime's thread still holds (see `voice_api::logging`).
+    // The lines this thread still holds (see `voice_api::logging`), with those its tasks log
+    // as the runtime drops them.
+    drop(runtime);
     voice_api::logging::flush();
     match result {
         Ok(()) => ExitCode::SUCCESS,
