@@ -38,8 +38,11 @@ pub fn negotiate(
     let rewritten_path =
         (by_extension.is_some() || normalized.is_some()).then(|| routed.to_string());
 
-    let format = match by_extension.or_else(|| query.and_then(query_format)) {
-        Some(f) => f,
+    let format = match by_extension
+        .map(Ok)
+        .or_else(|| query.and_then(query_format))
+    {
+        Some(f) => f?,
         None => by_path_prefix(routed).map(Ok).unwrap_or_else(|| {
             if ignores_accept(routed) {
                 Ok(Format::Json)
@@ -94,10 +97,18 @@ fn normalize_literals(path: &str) -> Option<String> {
     changed.then(|| format!("/{}", canonical.join("/")))
 }
 
-fn query_format(query: &str) -> Option<Format> {
-    form_urlencoded::parse(query.as_bytes())
+/// `?format=`: None when absent or empty. A format this server does not write (ServiceStack's
+/// `csv`, `jsv`, `html`, ...) is refused as an `Accept` it cannot meet is, rather than answered
+/// in JSON the client did not ask for.
+fn query_format(query: &str) -> Option<Result<Format, NotAcceptable>> {
+    let (_, name) = form_urlencoded::parse(query.as_bytes())
         .find(|(k, _)| k.eq_ignore_ascii_case("format"))
-        .and_then(|(_, v)| Format::from_name(&v))
+        .filter(|(_, v)| !v.is_empty())?;
+    Some(Format::from_name(&name).ok_or_else(|| {
+        NotAcceptable(format!(
+            "The format '{name}' cannot be produced; use format=json or format=xml"
+        ))
+    }))
 }
 
 fn by_path_prefix(path: &str) -> Option<Format> {
@@ -224,6 +235,28 @@ mod tests {
                 .unwrap()
                 .rewritten_path,
             None
+        );
+    }
+
+    #[test]
+    fn a_query_format_this_server_does_not_write_is_not_acceptable() {
+        for query in ["format=csv", "format=JSV", "x=1&format=html"] {
+            let err = negotiate("/sessions/a", Some(query), Some("application/json"), None)
+                .expect_err(query);
+            assert!(err.0.contains("cannot be produced"), "{query}: {err:?}");
+        }
+        assert_eq!(
+            fmt("/sessions/a", Some("format=XML"), None, None),
+            Format::Xml
+        );
+        // Empty is absent; an extension still comes first.
+        assert_eq!(
+            fmt("/sessions/a", Some("format="), None, None),
+            Format::Json
+        );
+        assert_eq!(
+            fmt("/sessions/a.xml", Some("format=csv"), None, None),
+            Format::Xml
         );
     }
 

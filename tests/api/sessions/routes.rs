@@ -203,6 +203,39 @@ async fn malformed_json_is_400_serialization_exception() {
 }
 
 #[tokio::test]
+async fn a_format_the_server_does_not_write_is_406_and_the_patch_is_not_applied() {
+    // Arrange
+    let (app, _) = world().await;
+    let body = json!({"consoleData": "must not land"});
+
+    for format in ["csv", "jsv"] {
+        // Act
+        let patch = app
+            .patch(&format!("/sessions/{SESSION}?format={format}"))
+            .json(&body)
+            .signed_in_as(&AGENT)
+            .await
+            .reply();
+        let get = app
+            .get(&format!("/sessions/{SESSION}?format={format}"))
+            .signed_in_as(&AGENT)
+            .await
+            .reply();
+
+        // Assert: refused in JSON, as an Accept of text/csv would be, not answered as JSON data.
+        let message =
+            format!("The format '{format}' cannot be produced; use format=json or format=xml");
+        let refused = Reply::error(406, "NotAcceptable", &message, json!([]));
+        assert_eq!(patch, refused, "PATCH ?format={format}");
+        assert_eq!(get, refused, "GET ?format={format}");
+    }
+    assert_eq!(
+        app.get_session(SESSION).signed_in_as(&AGENT).await.reply(),
+        Reply::ok(full_session(SESSION, ACCOUNT))
+    );
+}
+
+#[tokio::test]
 async fn an_unknown_enum_name_is_400_naming_the_field_and_the_allowed_values() {
     // Arrange
     let (app, _) = world().await;
