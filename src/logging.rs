@@ -231,15 +231,12 @@ impl Write for Line {
         let (sink, defer) = (self.sink, self.defer);
         let kept = with_pending(|p| {
             p.sink = Some(sink);
-            let now = Instant::now();
-            if defer && p.parks && p.since.is_none_or(|t| now.duration_since(t) < MAX_AGE) {
-                p.since.get_or_insert(now);
-                p.bytes.extend_from_slice(bytes);
-                if p.bytes.len() >= MAX_PENDING {
-                    p.flush();
-                }
-            } else {
-                p.bytes.extend_from_slice(bytes);
+            let hold = defer && p.parks && p.since.is_none_or(|t| t.elapsed() < MAX_AGE);
+            p.bytes.extend_from_slice(bytes);
+            if hold {
+                p.since.get_or_insert_with(Instant::now);
+            }
+            if !hold || p.bytes.len() >= MAX_PENDING {
                 p.flush();
             }
         });
