@@ -162,6 +162,11 @@ pub struct ServeArgs {
     /// along) closes the connection.
     #[arg(long, env = "VOICE_API_SEND_TIMEOUT_MS", default_value_t = 60_000)]
     pub send_timeout_ms: u64,
+    /// Bytes a second a client must take of a response it keeps waiting: a response may wait
+    /// for its client the send timeout in all, plus a second for each this many bytes taken
+    /// (0: no minimum; only the send timeout at a stretch).
+    #[arg(long, env = "VOICE_API_MIN_SEND_RATE", default_value_t = 4096)]
+    pub min_send_rate: u64,
     /// Most client connections open at once (lowered to fit the open-file limit).
     #[arg(long, env = "VOICE_API_MAX_CONNECTIONS", default_value_t = 4096)]
     pub max_connections: usize,
@@ -416,6 +421,7 @@ async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
             header_read_timeout: Duration::from_millis(args.header_read_timeout_ms.max(1)),
             keepalive_idle: Duration::from_millis(args.keepalive_idle_ms.max(1)),
             send_timeout: Duration::from_millis(args.send_timeout_ms.max(1)),
+            min_send_rate: args.min_send_rate,
             max_connections,
             max_header_bytes: args.max_header_bytes,
             max_headers: args.max_headers,

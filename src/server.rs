@@ -9,7 +9,10 @@
 //!   `keepalive_idle`;
 //! - a response the client takes none of for `send_timeout` (the socket full all along) closes
 //!   its connection: what the response holds (a long list's permits, its buffer) is not held
-//!   for a client that stopped reading;
+//!   for a client that stopped reading; nor for one that reads a trickle to keep the timeout
+//!   from running out: a response may wait for its client at most `send_timeout` in all, plus
+//!   one second for every `min_send_rate` bytes the client has taken of it (see
+//!   [`send_allowance`]);
 //! - heads are bounded in bytes (`max_header_bytes`, also the read buffer's size, so a flood of
 //!   huge heads costs at most that per connection and nothing once they close) and in count
 //!   (`max_headers`); hyper answers 431 beyond them;
@@ -53,6 +56,9 @@ pub struct ConnectionLimits {
     /// How long a response may wait for the client to take any of it (the socket not
     /// writable) before the connection is closed.
     pub send_timeout: Duration,
+    /// Bytes a second a client must take of a response it keeps waiting, over the whole
+    /// response (0: no minimum, only `send_timeout` at a stretch); see [`send_allowance`].
+    pub min_send_rate: u64,
 }
 
 impl Default for ConnectionLimits {
@@ -65,6 +71,7 @@ impl Default for ConnectionLimits {
             max_headers: 100,
             connection_wait: Duration::from_millis(250),
             send_timeout: Duration::from_secs(60),
+            min_send_rate: 4096,
         }
     }
 }
@@ -96,12 +103,34 @@ pub fn raise_open_file_limit() -> std::io::Result<(u64, u64)> {
     Ok((lim.rlim_cur as u64, lim.rlim_max as u64))
 }
 
+/// How much longer a response whose write just found the socket full may wait for its client:
+/// `send_timeout` at a stretch, and in all (`waited` before this wait) `send_timeout` plus a
+/// second for each `min_send_rate` bytes the client has `taken` of it.
+///
+/// So a client taking at least `min_send_rate` bytes a second earns its waits as it goes (a
+/// slow link is served, however long the answer), and one that reads a few bytes now and
+/// then to keep `send_timeout` from running out is closed once its waits add up to about
+/// `send_timeout / (1 - its rate / min_send_rate)`: it cannot hold a long list's rows, its
+/// buffer and its connection for hours. The same idea as Kestrel's minimum response data
+/// rate (240 bytes a second there, after a grace period); the default here, 4 KiB a second,
+/// is still below any link a client of this API is used over.
+pub fn send_allowance(limits: &ConnectionLimits, taken: u64, waited: Duration) -> Duration {
+    if limits.min_send_rate == 0 {
+        return limits.send_timeout;
+    }
+    let earned = Duration::from_secs_f64(taken as f64 / limits.min_send_rate as f64);
+    let left = (limits.send_timeout + earned).saturating_sub(waited);
+    limits.send_timeout.min(left)
+}
+
 /// What a connection's watchdog needs to know about it.
 #[derive(Debug)]
 struct ConnState {
     inner: Mutex<ConnInner>,
     /// Asks the connection to close as soon as it has no request in progress.
     evict: Notify,
+    /// Requests started on the connection (a response's writes are counted from its own).
+    requests: AtomicU64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -111,9 +140,9 @@ struct ConnInner {
     waiting_since: Instant,
     /// First byte received while no request was in progress (a head arriving).
     head_started: Option<Instant>,
-    /// Since when a write has found the socket full, with nothing written since: the client
-    /// is not taking its response.
-    write_blocked: Option<Instant>,
+    /// A write has found the socket full, with nothing written since (the client is not
+    /// taking its response): when the connection closes if that goes on ([`send_allowance`]).
+    send_deadline: Option<Instant>,
     served: u64,
 }
 
@@ -124,10 +153,11 @@ impl ConnState {
                 in_flight: 0,
                 waiting_since: Instant::now(),
                 head_started: None,
-                write_blocked: None,
+                send_deadline: None,
                 served: 0,
             }),
             evict: Notify::new(),
+            requests: AtomicU64::new(0),
         }
     }
 
@@ -148,9 +178,7 @@ impl ConnState {
     /// header or idle timeout.
     fn deadline(&self, limits: &ConnectionLimits) -> Option<(Instant, Ended)> {
         let s = self.get();
-        let send = s
-            .write_blocked
-            .map(|t| (t + limits.send_timeout, Ended::SendTimeout));
+        let send = s.send_deadline.map(|t| (t, Ended::SendTimeout));
         if s.in_flight > 0 {
             return send;
         }
@@ -176,23 +204,53 @@ impl ConnState {
 struct Watched {
     tcp: TcpStream,
     state: Arc<ConnState>,
+    limits: Arc<ConnectionLimits>,
+    /// The request whose response is being written (its number in `state.requests`), how
+    /// many bytes of it the client has taken and how long it has waited for the client.
+    response: u64,
+    taken: u64,
+    waited: Duration,
     /// A write found the socket full and none has gone through since (kept here too, so a
     /// write that goes through touches the shared state only when it was).
-    blocked: bool,
+    blocked: Option<Instant>,
 }
 
 impl Watched {
-    /// Notes how a write went: pending starts the send timeout, progress ends it.
-    fn wrote<T>(&mut self, res: Poll<std::io::Result<T>>) -> Poll<std::io::Result<T>> {
+    fn new(tcp: TcpStream, state: Arc<ConnState>, limits: Arc<ConnectionLimits>) -> Self {
+        Watched {
+            tcp,
+            state,
+            limits,
+            response: 0,
+            taken: 0,
+            waited: Duration::ZERO,
+            blocked: None,
+        }
+    }
+
+    /// Notes how a write went: pending starts the wait for the client (until the deadline of
+    /// [`send_allowance`]), progress ends it.
+    fn wrote(&mut self, res: Poll<std::io::Result<usize>>) -> Poll<std::io::Result<usize>> {
+        let response = self.state.requests.load(Ordering::Relaxed);
+        if response != self.response {
+            (self.response, self.taken, self.waited) = (response, 0, Duration::ZERO);
+        }
         match (&res, self.blocked) {
-            (Poll::Pending, false) => {
-                self.blocked = true;
-                self.state
-                    .update(|s| s.write_blocked = Some(Instant::now()));
+            (Poll::Pending, None) => {
+                let now = Instant::now();
+                self.blocked = Some(now);
+                let deadline = now + send_allowance(&self.limits, self.taken, self.waited);
+                self.state.update(|s| s.send_deadline = Some(deadline));
             }
-            (Poll::Ready(_), true) => {
-                self.blocked = false;
-                self.state.update(|s| s.write_blocked = None);
+            (Poll::Ready(done), blocked) => {
+                if let Ok(n) = done {
+                    self.taken += *n as u64;
+                }
+                if let Some(since) = blocked {
+                    self.blocked = None;
+                    self.waited += since.elapsed();
+                    self.state.update(|s| s.send_deadline = None);
+                }
             }
             _ => {}
         }
@@ -252,6 +310,7 @@ struct InFlight(Arc<ConnState>);
 
 impl InFlight {
     fn start(state: &Arc<ConnState>) -> Self {
+        state.requests.fetch_add(1, Ordering::Relaxed);
         state.update(|s| {
             s.in_flight += 1;
             s.head_started = None;
@@ -479,11 +538,7 @@ pub async fn run(
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .insert(id, conn_state.clone());
-            let io = TokioIo::new(Watched {
-                tcp,
-                state: conn_state.clone(),
-                blocked: false,
-            });
+            let io = TokioIo::new(Watched::new(tcp, conn_state.clone(), limits.clone()));
             let svc_state = conn_state.clone();
             let service = hyper::service::service_fn(
                 move |mut req: hyper::Request<hyper::body::Incoming>| {
@@ -524,7 +579,8 @@ pub async fn run(
                             Err(Ended::SendTimeout) => {
                                 tracing::info!(
                                     send_timeout_ms = watched.limits.send_timeout.as_millis() as u64,
-                                    "closing a connection whose client took none of its response in time"
+                                    min_send_rate = watched.limits.min_send_rate,
+                                    "closing a connection whose client did not take its response in time"
                                 );
                             }
                             Err(Ended::Failed(e)) => {
@@ -665,5 +721,35 @@ mod client_addr_tests {
             ClientAddr::of(ip("10.0.0.1"), &odd, &trusted).0,
             ip("10.0.0.1")
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits(min_send_rate: u64) -> ConnectionLimits {
+        ConnectionLimits {
+            send_timeout: Duration::from_secs(60),
+            min_send_rate,
+            ..ConnectionLimits::default()
+        }
+    }
+
+    #[test]
+    fn a_response_waits_the_send_timeout_in_all_plus_what_its_taken_bytes_earn() {
+        let s = Duration::from_secs;
+        let l = limits(4096);
+        // A first wait: the send timeout.
+        assert_eq!(send_allowance(&l, 0, Duration::ZERO), s(60));
+        // 50 s waited in short stretches, 8 KiB taken (2 s earned): 12 s left.
+        assert_eq!(send_allowance(&l, 8192, s(50)), s(12));
+        // Waited past what it had: nothing left.
+        assert_eq!(send_allowance(&l, 4096, s(70)), Duration::ZERO);
+        // A client keeping up earns more than it waits, but a wait is still at most the
+        // send timeout at a stretch.
+        assert_eq!(send_allowance(&l, 4096 * 1000, s(500)), s(60));
+        // No minimum rate: the send timeout at a stretch, however long it waited before.
+        assert_eq!(send_allowance(&limits(0), 0, s(10_000)), s(60));
     }
 }

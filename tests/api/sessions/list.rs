@@ -505,6 +505,51 @@ async fn a_client_reading_a_long_list_slowly_gets_all_of_it() {
 }
 
 #[tokio::test]
+async fn a_client_reading_a_long_list_in_a_trickle_is_cut_off_once_its_waits_add_up() {
+    // The client takes some of its answer every few milliseconds, so no wait for it lasts
+    // anywhere near the send timeout (3 s), but at 2 MB/s against a minimum of 16 MB/s:
+    // its waits add up to the timeout after ~3.5 s, long before its 30 MB would all come
+    // (~15 s), and the server closes the connection. (With no minimum rate, the same client
+    // gets the whole answer.)
+    let mut http = voice_api::HttpConfig::default();
+    http.connections.send_timeout = Duration::from_secs(3);
+    http.connections.min_send_rate = 16 * 1024 * 1024;
+    let app = TestApp::builder().http_config(http).spawn().await;
+    big_sessions(&app).await;
+    let mut res = unread_list(&app, "?all=true&simplifiedPaging=true").await;
+    assert_eq!(res.status(), 200);
+    let length = res.content_length().expect("a Content-Length");
+    assert!(length > 30_000_000, "{length}");
+
+    let rate = 2.0 * 1024.0 * 1024.0;
+    let started = tokio::time::Instant::now();
+    let (mut got, mut longest_pause) = (0u64, Duration::ZERO);
+    let cut = loop {
+        let before = tokio::time::Instant::now();
+        let chunk = res.chunk().await;
+        longest_pause = longest_pause.max(before.elapsed());
+        match chunk {
+            Ok(Some(bytes)) => got += bytes.len() as u64,
+            Ok(None) => break false,
+            Err(_) => break true,
+        }
+        tokio::time::sleep_until(started + Duration::from_secs_f64(got as f64 / rate)).await;
+    };
+    let took = started.elapsed();
+    assert!(
+        cut && got < length,
+        "a trickle got {got} of {length} bytes in {took:?}"
+    );
+    assert!(
+        took >= Duration::from_secs(3),
+        "cut off after {took:?}, before its waits could add up to the send timeout"
+    );
+    // What the server waited for at a stretch, as the client saw it: well inside the send
+    // timeout, which alone would never have closed this connection.
+    assert!(longest_pause < Duration::from_secs(2), "{longest_pause:?}");
+}
+
+#[tokio::test]
 async fn long_lists_nobody_reads_hold_their_rows_until_the_send_timeout_closes_them() {
     // Pages of 160 ask for 161 rows and keep those that come back: two pages of the 150
     // sessions keep 300 of the 322, and a third page (161) must wait.
