@@ -15,7 +15,8 @@
 //!   [`send_allowance`]);
 //! - heads are bounded in bytes (`max_header_bytes`, also the read buffer's size, so a flood of
 //!   huge heads costs at most that per connection and nothing once they close) and in count
-//!   (`max_headers`); hyper answers 431 beyond them;
+//!   (`max_headers`); hyper answers 431 beyond them, and 400 to a head it cannot parse, each
+//!   with a ServiceStack error body ([`crate::http::rejected`]);
 //! - at most `max_connections` are open; at the cap the longest-waiting connection without a
 //!   request in progress is closed to make room, a new connection waits up to
 //!   `connection_wait` for a slot and is closed if none frees, and the cap is logged; it
@@ -213,6 +214,9 @@ struct Watched {
     /// A write found the socket full and none has gone through since (kept here too, so a
     /// write that goes through touches the shared state only when it was).
     blocked: Option<Instant>,
+    /// hyper's refusal of a head, rewritten ([`crate::http::rejected`]), and how much of it
+    /// has been sent: hyper was told all of its own was written.
+    refusal: Option<(Vec<u8>, usize)>,
 }
 
 impl Watched {
@@ -225,7 +229,58 @@ impl Watched {
             taken: 0,
             waited: Duration::ZERO,
             blocked: None,
+            refusal: None,
         }
+    }
+
+    /// hyper writing its own refusal of a head (no request in progress): takes it, rewritten,
+    /// and answers how many of hyper's bytes count as written.
+    fn take_refusal(&mut self, bufs: &[&[u8]]) -> Option<usize> {
+        let first = bufs.iter().find(|b| !b.is_empty())?;
+        if !crate::http::rejected::may_be_refusal(first) || self.state.get().in_flight > 0 {
+            return None;
+        }
+        let whole = bufs.concat();
+        let rewritten = crate::http::rejected::replace(&whole, &self.limits)?;
+        self.refusal = Some((rewritten, 0));
+        Some(whole.len())
+    }
+
+    /// Sends what is left of a rewritten refusal, before anything else.
+    fn poll_refusal(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        while let Some((bytes, sent)) = &mut self.refusal {
+            if *sent == bytes.len() {
+                self.refusal = None;
+                break;
+            }
+            match Pin::new(&mut self.tcp).poll_write(cx, &bytes[*sent..]) {
+                Poll::Ready(Ok(0)) => {
+                    return Poll::Ready(Err(std::io::ErrorKind::WriteZero.into()));
+                }
+                Poll::Ready(Ok(n)) => *sent += n,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// A write of hyper's: a refusal is taken and sent rewritten (the rest of it, if the
+    /// socket is full, by the flush hyper calls next).
+    fn poll_written(
+        &mut self,
+        cx: &mut Context<'_>,
+        bufs: &[&[u8]],
+    ) -> Option<Poll<std::io::Result<usize>>> {
+        match self.poll_refusal(cx) {
+            Poll::Ready(Ok(())) => {}
+            other => return Some(other.map(|r| r.map(|()| 0))),
+        }
+        let n = self.take_refusal(bufs)?;
+        Some(match self.poll_refusal(cx) {
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            _ => Poll::Ready(Ok(n)),
+        })
     }
 
     /// Notes how a write went: pending starts the wait for the client (until the deadline of
@@ -282,13 +337,18 @@ impl AsyncWrite for Watched {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
+        if let Some(done) = self.poll_written(cx, &[buf]) {
+            return done;
+        }
         let res = Pin::new(&mut self.tcp).poll_write(cx, buf);
         self.wrote(res)
     }
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        std::task::ready!(self.poll_refusal(cx))?;
         Pin::new(&mut self.tcp).poll_flush(cx)
     }
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        std::task::ready!(self.poll_refusal(cx))?;
         Pin::new(&mut self.tcp).poll_shutdown(cx)
     }
     fn poll_write_vectored(
@@ -296,6 +356,14 @@ impl AsyncWrite for Watched {
         cx: &mut Context<'_>,
         bufs: &[std::io::IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
+        let first = bufs.iter().find(|b| !b.is_empty());
+        if self.refusal.is_some() || first.is_some_and(|b| crate::http::rejected::may_be_refusal(b))
+        {
+            let slices: Vec<&[u8]> = bufs.iter().map(|b| &b[..]).collect();
+            if let Some(done) = self.poll_written(cx, &slices) {
+                return done;
+            }
+        }
         let res = Pin::new(&mut self.tcp).poll_write_vectored(cx, bufs);
         self.wrote(res)
     }

@@ -8,6 +8,7 @@ mod health;
 pub mod held;
 mod input;
 mod observe;
+pub mod rejected;
 mod routes;
 
 pub use input::{Binding, RequestInput};

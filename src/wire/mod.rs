@@ -139,7 +139,12 @@ pub fn respond<T: Dto>(format: Format, dto: &T) -> Result<Response, ApiError> {
 /// The body of an error response in `format`. Messages may quote a client's input; characters
 /// XML 1.0 cannot carry are replaced (U+FFFD) in both formats, so an XML error body is always
 /// well-formed and the two formats say the same.
-pub fn error_body(format: Format, mut status: ResponseStatus) -> Response {
+pub fn error_body(format: Format, status: ResponseStatus) -> Response {
+    body_response(format, error_bytes(format, status))
+}
+
+/// The bytes of [`error_body`].
+pub fn error_bytes(format: Format, mut status: ResponseStatus) -> Vec<u8> {
     sanitise(&mut status.message);
     for e in &mut status.errors {
         sanitise(&mut e.message);
@@ -151,7 +156,7 @@ pub fn error_body(format: Format, mut status: ResponseStatus) -> Response {
     let mut body = Vec::with_capacity(256);
     // An ErrorResponse built from its typed struct always has the shape of its type.
     let _ = write(format, ErrorResponse::TYPE, &dto.to_object(), &mut body);
-    body_response(format, body)
+    body
 }
 
 /// A typed DTO from a stored value: the composites kept as JSON are read first.

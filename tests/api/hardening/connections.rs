@@ -17,6 +17,13 @@ fn limits(header_ms: u64, idle_ms: u64, max: usize) -> HttpConfig {
     }
 }
 
+/// A server with `config` on a database of its own (which it must not outlive).
+async fn serve(config: HttpConfig) -> (TestDb, TestApp) {
+    let db = TestDb::new().await;
+    let server = TestApp::builder().on(&db).http_config(config).spawn().await;
+    (db, server)
+}
+
 const GET_LIVE: &[u8] = b"GET /health/live HTTP/1.1\r\nHost: t\r\n\r\n";
 
 /// Reads until the server closes the connection; how long that took, or None if it stayed
@@ -40,12 +47,7 @@ pub(super) async fn closed_within(
 
 #[tokio::test]
 async fn an_idle_kept_alive_connection_is_closed_after_the_idle_timeout() {
-    let db = TestDb::new().await;
-    let server = TestApp::builder()
-        .on(&db)
-        .http_config(limits(5_000, 300, 64))
-        .spawn()
-        .await;
+    let (_db, server) = serve(limits(5_000, 300, 64)).await;
     let mut tcp = TcpStream::connect(server.addr).await.unwrap();
     tcp.write_all(GET_LIVE).await.unwrap();
     let (closed, got) = closed_within(&mut tcp, Duration::from_secs(4)).await;
@@ -143,14 +145,29 @@ async fn the_connection_cap_holds_and_a_normal_request_is_still_answered() {
     );
 }
 
+/// A response as a client reads it, its `date` line (the only one that changes) left out.
+fn without_date(response: &[u8]) -> String {
+    String::from_utf8_lossy(response)
+        .split_inclusive("\r\n")
+        .filter(|line| !line.starts_with("date: "))
+        .collect()
+}
+
+/// What the server answers a head it refuses before routing: the status, and a ServiceStack
+/// error body (JSON: a head that could not be read cannot name another format).
+fn refusal(status: &str, code: &str, message: &str) -> String {
+    let body = format!(
+        r#"{{"responseStatus":{{"errorCode":"{code}","message":"{message}","errors":[]}}}}"#
+    );
+    format!(
+        "HTTP/1.1 {status}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
 #[tokio::test]
-async fn oversized_or_too_many_headers_get_431_and_the_connection_closes() {
-    let db = TestDb::new().await;
-    let server = TestApp::builder()
-        .on(&db)
-        .http_config(limits(5_000, 5_000, 64))
-        .spawn()
-        .await;
+async fn oversized_or_too_many_headers_get_431_with_a_response_status_and_the_connection_closes() {
+    let (_db, server) = serve(limits(5_000, 5_000, 64)).await;
     let big = format!(
         "GET /health/live HTTP/1.1\r\nHost: t\r\nX-Big: {}\r\n\r\n",
         "a".repeat(64 * 1024)
@@ -164,17 +181,58 @@ async fn oversized_or_too_many_headers_get_431_and_the_connection_closes() {
         "GET /health/live HTTP/1.1\r\nX-Big: {}",
         "a".repeat(32 * 1024)
     );
+    let want = refusal(
+        "431 Request Header Fields Too Large",
+        "RequestHeaderFieldsTooLarge",
+        "The request's head is over 8192 bytes or 20 header fields",
+    );
     for (what, request) in [("big", big), ("many", many), ("endless", endless)] {
         let mut tcp = TcpStream::connect(server.addr).await.unwrap();
         let _ = tcp.write_all(request.as_bytes()).await;
         let (closed, got) = closed_within(&mut tcp, Duration::from_secs(3)).await;
-        let text = String::from_utf8_lossy(&got);
-        assert!(
-            text.starts_with("HTTP/1.1 431 Request Header Fields Too Large"),
-            "{what}: {text}"
-        );
+        assert_eq!(without_date(&got), want, "{what}");
         assert!(closed.is_some(), "{what}: connection left open");
     }
+}
+
+#[tokio::test]
+async fn a_head_that_is_not_http_gets_400_with_a_response_status_and_the_connection_closes() {
+    let (_db, server) = serve(limits(5_000, 5_000, 64)).await;
+    let want = refusal(
+        "400 Bad Request",
+        "BadRequest",
+        "The request is not well-formed HTTP/1.1",
+    );
+    let heads: [&[u8]; 5] = [
+        b"GARBAGE\r\n\r\n",
+        b"GET /health/live HTTP/9.9\r\nHost: t\r\n\r\n",
+        b"GET /health/\x01 HTTP/1.1\r\nHost: t\r\n\r\n",
+        b"PATCH /sessions/x HTTP/1.1\r\nHost: t\r\nContent-Length: abc\r\n\r\n",
+        b"GET /health/live HTTP/1.1\r\nHost t\r\n\r\n",
+    ];
+    for head in heads {
+        let mut tcp = TcpStream::connect(server.addr).await.unwrap();
+        let _ = tcp.write_all(head).await;
+        let (closed, got) = closed_within(&mut tcp, Duration::from_secs(3)).await;
+        let what = String::from_utf8_lossy(head);
+        assert_eq!(without_date(&got), want, "{what}");
+        assert!(closed.is_some(), "{what}: connection left open");
+    }
+    // A kept-alive connection whose second head is garbage: the first answer is the server's
+    // own, the refusal follows it.
+    let mut tcp = TcpStream::connect(server.addr).await.unwrap();
+    tcp.write_all(GET_LIVE).await.unwrap();
+    let mut first = vec![0u8; 4096];
+    let n = tcp.read(&mut first).await.unwrap();
+    assert!(
+        first[..n].starts_with(b"HTTP/1.1 200 OK\r\n"),
+        "{}",
+        String::from_utf8_lossy(&first[..n])
+    );
+    tcp.write_all(b"NOT HTTP\r\n\r\n").await.unwrap();
+    let (closed, got) = closed_within(&mut tcp, Duration::from_secs(3)).await;
+    assert_eq!(without_date(&got), want);
+    assert!(closed.is_some(), "connection left open");
 }
 
 #[tokio::test]
