@@ -8,8 +8,12 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use hyper::body::Body as _;
 use sqlx::PgPool;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -85,7 +89,9 @@ pub async fn log_requests(mut req: Request, next: Next) -> Response {
 /// ([`crate::HttpConfig::statement_timeout`]), so a statement sent early in the request is
 /// cancelled by PostgreSQL (and rolled back) before this timer fires, and the handler answers
 /// from what it was told. When the timer fires first:
-/// - no statement was sent: the handler is dropped and 503 answered at once;
+/// - no statement was sent: the handler is dropped and 503 answered at once, or 408
+///   `RequestTimeout` when it was waiting for the rest of the request's body (the client's
+///   slowness, not the server's; nothing was applied either);
 /// - a statement was sent: only PostgreSQL knows whether it committed, so the one in flight
 ///   is cancelled (`pg_cancel_backend`, repeated until it ends) and the handler's own answer
 ///   is awaited: 200 when it had committed, its 503 when it was cancelled and rolled back. If
@@ -96,11 +102,24 @@ pub async fn time_limit(
     next: Next,
 ) -> Response {
     let watch = Arc::new(StatementWatch::default());
+    let (req, body) = Arriving::track(req);
     let handler = lease::watched(watch.clone(), next.run(req));
     let mut handler = std::pin::pin!(handler);
     let deadline = tokio::time::Instant::now() + limit;
     if let Ok(res) = tokio::time::timeout_at(deadline, &mut handler).await {
         return res;
+    }
+    if !watch.sent() && body.load(Ordering::Relaxed) == ARRIVING {
+        // Waiting for the client's body, not for the server: nothing was applied.
+        return ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "RequestTimeout",
+            format!(
+                "The request's body did not arrive within {} ms",
+                limit.as_millis()
+            ),
+        )
+        .into_response();
     }
     if !watch.sent() {
         return ApiError::service_unavailable(format!(
@@ -131,6 +150,65 @@ pub async fn time_limit(
             )
             .into_response();
         }
+    }
+}
+
+/// A request body's progress, as [`Arriving`] notes it.
+const UNREAD: u8 = 0;
+const ARRIVING: u8 = 1;
+const RECEIVED: u8 = 2;
+
+/// The request's body, noting whether the handler is waiting for more of it: a request that
+/// runs out of time while its body is still arriving is the client's slowness (408), not the
+/// server's (503).
+struct Arriving {
+    body: axum::body::Body,
+    state: Arc<AtomicU8>,
+}
+
+impl Arriving {
+    /// `req` with its body tracked, and the body's progress.
+    fn track(req: Request) -> (Request, Arc<AtomicU8>) {
+        let (parts, body) = req.into_parts();
+        let first = if body.is_end_stream() {
+            RECEIVED
+        } else {
+            UNREAD
+        };
+        let state = Arc::new(AtomicU8::new(first));
+        let body = axum::body::Body::new(Arriving {
+            body,
+            state: state.clone(),
+        });
+        (Request::from_parts(parts, body), state)
+    }
+}
+
+impl hyper::body::Body for Arriving {
+    type Data = bytes::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        let frame = Pin::new(&mut self.body).poll_frame(cx);
+        let now = match &frame {
+            Poll::Ready(Some(Ok(_))) if !self.body.is_end_stream() => ARRIVING,
+            Poll::Pending => ARRIVING,
+            // The last frame, the end, or a failure (the client gone): nothing to wait for.
+            Poll::Ready(_) => RECEIVED,
+        };
+        self.state.store(now, Ordering::Relaxed);
+        frame
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.body.size_hint()
     }
 }
 

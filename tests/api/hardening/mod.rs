@@ -588,6 +588,53 @@ async fn a_503_leaves_a_row_locked_past_the_limit_unchanged_and_a_200_changed_it
     }
 }
 
+#[tokio::test]
+async fn a_body_that_stops_arriving_is_408_at_the_time_limit_and_changes_nothing() {
+    // The head and part of the body, then nothing: the server waits for the client, so the
+    // time limit's answer is the client's 408, not the server's 503. A request whose body has
+    // all come and that then waits for the database is still 503 (the trials above).
+    let limit = Duration::from_millis(600);
+    let config = HttpConfig {
+        request_timeout: limit,
+        ..HttpConfig::default()
+    };
+    let db = TestDb::new().await;
+    fixture(&db.pool).await;
+    let server = TestApp::builder().on(&db).http_config(config).spawn().await;
+    let before = stored_console_data(&db.pool).await;
+    let basic = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        format!("{EMAIL}:{PASSWORD}"),
+    );
+    let body = r#"{"consoleData":"never all of it"}"#;
+    let head = format!(
+        "PATCH /sessions/{SESSION} HTTP/1.1\r\nHost: t\r\nAuthorization: Basic {basic}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    let mut tcp = TcpStream::connect(server.addr).await.unwrap();
+    tcp.write_all(head.as_bytes()).await.unwrap();
+    tcp.write_all(&body.as_bytes()[..10]).await.unwrap();
+    let started = Instant::now();
+    let (_, got) = connections::closed_within(&mut tcp, Duration::from_secs(5)).await;
+    let took = started.elapsed();
+    let text = String::from_utf8_lossy(&got);
+    assert!(
+        text.starts_with("HTTP/1.1 408 Request Timeout\r\n"),
+        "{text}"
+    );
+    let (_, json) = text.split_once("\r\n\r\n").expect("a body");
+    assert_eq!(
+        serde_json::from_str::<Value>(json).unwrap(),
+        status_json(
+            "RequestTimeout",
+            "The request's body did not arrive within 600 ms"
+        )
+    );
+    assert!(took >= limit, "answered after {took:?}");
+    assert_eq!(stored_console_data(&db.pool).await, before);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Logins: HEAD, cross-site
 // ---------------------------------------------------------------------------------------------
