@@ -109,7 +109,7 @@ pub async fn time_limit(
     if let Ok(res) = tokio::time::timeout_at(deadline, &mut handler).await {
         return res;
     }
-    if !watch.sent() && body.load(Ordering::Relaxed) == ARRIVING {
+    if !watch.sent() && Arriving::awaited(&body) {
         // Waiting for the client's body, not for the server: nothing was applied.
         return ApiError::new(
             StatusCode::REQUEST_TIMEOUT,
@@ -167,20 +167,26 @@ struct Arriving {
 }
 
 impl Arriving {
-    /// `req` with its body tracked, and the body's progress.
-    fn track(req: Request) -> (Request, Arc<AtomicU8>) {
+    /// `req` with its body tracked, and the body's progress; a request with no body (a GET)
+    /// is left as it is.
+    fn track(req: Request) -> (Request, Option<Arc<AtomicU8>>) {
+        if req.body().is_end_stream() {
+            return (req, None);
+        }
         let (parts, body) = req.into_parts();
-        let first = if body.is_end_stream() {
-            RECEIVED
-        } else {
-            UNREAD
-        };
-        let state = Arc::new(AtomicU8::new(first));
+        let state = Arc::new(AtomicU8::new(UNREAD));
         let body = axum::body::Body::new(Arriving {
             body,
             state: state.clone(),
         });
-        (Request::from_parts(parts, body), state)
+        (Request::from_parts(parts, body), Some(state))
+    }
+
+    /// The handler was waiting for more of the body.
+    fn awaited(state: &Option<Arc<AtomicU8>>) -> bool {
+        state
+            .as_ref()
+            .is_some_and(|s| s.load(Ordering::Relaxed) == ARRIVING)
     }
 }
 
