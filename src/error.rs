@@ -125,6 +125,19 @@ impl ApiError {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable", msg)
     }
 
+    /// The client did not send its request's body within `limit`: its slowness, not the
+    /// server's (the operation was not applied).
+    pub fn body_timeout(limit: std::time::Duration) -> Self {
+        Self::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "RequestTimeout",
+            format!(
+                "The request's body did not arrive within {} ms",
+                limit.as_millis()
+            ),
+        )
+    }
+
     /// An unexpected failure: the cause is logged here and never sent to the client.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(%cause, "internal error");

@@ -106,7 +106,8 @@ pub fn raise_open_file_limit() -> std::io::Result<(u64, u64)> {
 
 /// How much longer a response whose write just found the socket full may wait for its client:
 /// `send_timeout` at a stretch, and in all (`waited` before this wait) `send_timeout` plus a
-/// second for each `min_send_rate` bytes the client has `taken` of it.
+/// second for each `min_send_rate` bytes the client has `taken` of it since it first waited
+/// (what went before only filled the kernel's buffers).
 ///
 /// So a client taking at least `min_send_rate` bytes a second earns its waits as it goes (a
 /// slow link is served, however long the answer), and one that reads a few bytes now and
@@ -119,9 +120,20 @@ pub fn send_allowance(limits: &ConnectionLimits, taken: u64, waited: Duration) -
     if limits.min_send_rate == 0 {
         return limits.send_timeout;
     }
-    let earned = Duration::from_secs_f64(taken as f64 / limits.min_send_rate as f64);
-    let left = (limits.send_timeout + earned).saturating_sub(waited);
+    let earned = Duration::try_from_secs_f64(taken as f64 / limits.min_send_rate as f64)
+        .unwrap_or(Duration::MAX);
+    let left = limits
+        .send_timeout
+        .saturating_add(earned)
+        .saturating_sub(waited);
     limits.send_timeout.min(left)
+}
+
+/// `now + d`, or a year from now when that would overflow (a `send_timeout` of
+/// `Duration::MAX` set in code).
+fn far(now: Instant, d: Duration) -> Instant {
+    now.checked_add(d)
+        .unwrap_or_else(|| now + Duration::from_secs(365 * 24 * 3600))
 }
 
 /// What a connection's watchdog needs to know about it.
@@ -145,6 +157,16 @@ struct ConnInner {
     /// taking its response): when the connection closes if that goes on ([`send_allowance`]).
     send_deadline: Option<Instant>,
     served: u64,
+}
+
+impl ConnInner {
+    /// A request in progress, or a response whose write waits for the client: hyper drops a
+    /// small response's body (and with it the request's [`InFlight`]) once its last frame is
+    /// buffered, before the bytes are on their way, so a response still being written may
+    /// count no request in progress.
+    fn busy(&self) -> bool {
+        self.in_flight > 0 || self.send_deadline.is_some()
+    }
 }
 
 impl ConnState {
@@ -173,15 +195,17 @@ impl ConnState {
         f(&mut self.inner.lock().unwrap_or_else(|p| p.into_inner()));
     }
 
-    /// When the watchdog must act if nothing changes, and why: the send timeout while a
-    /// response waits for the client to take it (also the end of one, after its request is
-    /// over, when it comes first), else nothing while a request is in progress, else the
-    /// header or idle timeout.
+    /// When the watchdog must act if nothing changes, and why: the send deadline while a
+    /// write waits for the client (whether or not its request still counts as in progress:
+    /// see [`ConnInner::busy`]), else nothing while a request is in progress, else the header
+    /// or idle timeout.
     fn deadline(&self, limits: &ConnectionLimits) -> Option<(Instant, Ended)> {
         let s = self.get();
-        let send = s.send_deadline.map(|t| (t, Ended::SendTimeout));
+        if let Some(t) = s.send_deadline {
+            return Some((t, Ended::SendTimeout));
+        }
         if s.in_flight > 0 {
-            return send;
+            return None;
         }
         let idle = match s.head_started {
             // A head on a kept-alive connection: the header timeout from its first byte.
@@ -193,10 +217,7 @@ impl ConnState {
             }
             None => s.waiting_since + limits.keepalive_idle,
         };
-        match send {
-            Some(send) if send.0 < idle => Some(send),
-            _ => Some((idle, Ended::Idle)),
-        }
+        Some((idle, Ended::Idle))
     }
 }
 
@@ -207,9 +228,11 @@ struct Watched {
     state: Arc<ConnState>,
     limits: Arc<ConnectionLimits>,
     /// The request whose response is being written (its number in `state.requests`), how
-    /// many bytes of it the client has taken and how long it has waited for the client.
+    /// many bytes of it the client has taken since a write of it first found the socket full
+    /// (before that they only filled the kernel's buffers, which a client that reads nothing
+    /// also gets), and how long it has waited for the client; `taken` is `None` until then.
     response: u64,
-    taken: u64,
+    taken: Option<u64>,
     waited: Duration,
     /// A write found the socket full and none has gone through since (kept here too, so a
     /// write that goes through touches the shared state only when it was).
@@ -226,7 +249,7 @@ impl Watched {
             state,
             limits,
             response: 0,
-            taken: 0,
+            taken: None,
             waited: Duration::ZERO,
             blocked: None,
             refusal: None,
@@ -235,15 +258,13 @@ impl Watched {
 
     /// hyper writing its own refusal of a head (no request in progress): takes it, rewritten,
     /// and answers how many of hyper's bytes count as written.
-    fn take_refusal(&mut self, bufs: &[&[u8]]) -> Option<usize> {
-        let first = bufs.iter().find(|b| !b.is_empty())?;
-        if !crate::http::rejected::may_be_refusal(first) || self.state.get().in_flight > 0 {
+    fn take_refusal(&mut self, buf: &[u8]) -> Option<usize> {
+        if !crate::http::rejected::may_be_refusal(buf) || self.state.get().in_flight > 0 {
             return None;
         }
-        let whole = bufs.concat();
-        let rewritten = crate::http::rejected::replace(&whole, &self.limits)?;
+        let rewritten = crate::http::rejected::replace(buf, &self.limits)?;
         self.refusal = Some((rewritten, 0));
-        Some(whole.len())
+        Some(buf.len())
     }
 
     /// Sends what is left of a rewritten refusal, before anything else.
@@ -270,13 +291,13 @@ impl Watched {
     fn poll_written(
         &mut self,
         cx: &mut Context<'_>,
-        bufs: &[&[u8]],
+        buf: &[u8],
     ) -> Option<Poll<std::io::Result<usize>>> {
         match self.poll_refusal(cx) {
             Poll::Ready(Ok(())) => {}
             other => return Some(other.map(|r| r.map(|()| 0))),
         }
-        let n = self.take_refusal(bufs)?;
+        let n = self.take_refusal(buf)?;
         Some(match self.poll_refusal(cx) {
             Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
             _ => Poll::Ready(Ok(n)),
@@ -288,18 +309,19 @@ impl Watched {
     fn wrote(&mut self, res: Poll<std::io::Result<usize>>) -> Poll<std::io::Result<usize>> {
         let response = self.state.requests.load(Ordering::Relaxed);
         if response != self.response {
-            (self.response, self.taken, self.waited) = (response, 0, Duration::ZERO);
+            (self.response, self.taken, self.waited) = (response, None, Duration::ZERO);
         }
         match (&res, self.blocked) {
             (Poll::Pending, None) => {
                 let now = Instant::now();
                 self.blocked = Some(now);
-                let deadline = now + send_allowance(&self.limits, self.taken, self.waited);
+                let taken = *self.taken.get_or_insert(0);
+                let deadline = far(now, send_allowance(&self.limits, taken, self.waited));
                 self.state.update(|s| s.send_deadline = Some(deadline));
             }
             (Poll::Ready(done), blocked) => {
-                if let Ok(n) = done {
-                    self.taken += *n as u64;
+                if let (Ok(n), Some(taken)) = (done, self.taken.as_mut()) {
+                    *taken += *n as u64;
                 }
                 if let Some(since) = blocked {
                     self.blocked = None;
@@ -337,7 +359,7 @@ impl AsyncWrite for Watched {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
-        if let Some(done) = self.poll_written(cx, &[buf]) {
+        if let Some(done) = self.poll_written(cx, buf) {
             return done;
         }
         let res = Pin::new(&mut self.tcp).poll_write(cx, buf);
@@ -356,13 +378,17 @@ impl AsyncWrite for Watched {
         cx: &mut Context<'_>,
         bufs: &[std::io::IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
-        let first = bufs.iter().find(|b| !b.is_empty());
-        if self.refusal.is_some() || first.is_some_and(|b| crate::http::rejected::may_be_refusal(b))
+        // hyper's refusal is a head alone, one slice: anything else is written as it is (after
+        // what is left of a refusal).
+        let mut filled = bufs.iter().filter(|b| !b.is_empty());
+        let only = match (filled.next(), filled.next()) {
+            (Some(one), None) => Some(&one[..]),
+            _ => None,
+        };
+        if (self.refusal.is_some() || only.is_some())
+            && let Some(done) = self.poll_written(cx, only.unwrap_or_default())
         {
-            let slices: Vec<&[u8]> = bufs.iter().map(|b| &b[..]).collect();
-            if let Some(done) = self.poll_written(cx, &slices) {
-                return done;
-            }
+            return done;
         }
         let res = Pin::new(&mut self.tcp).poll_write_vectored(cx, bufs);
         self.wrote(res)
@@ -477,7 +503,7 @@ impl Registry {
         let victim = conns
             .values()
             .map(|c| (c, c.get()))
-            .filter(|(_, s)| s.in_flight == 0)
+            .filter(|(_, s)| !s.busy())
             .min_by_key(|(_, s)| s.head_started.unwrap_or(s.waiting_since));
         match victim {
             Some((c, _)) => {
@@ -658,13 +684,13 @@ pub async fn run(
                         break;
                     }
                     () = conn_state.evict.notified(), if !watched.closing => {
-                        if conn_state.get().in_flight == 0 {
+                        if !conn_state.get().busy() {
                             break;
                         }
                         watched.close_gracefully();
                     }
                     _ = stop.wait_for(|s| *s), if !watched.closing => {
-                        if conn_state.get().in_flight == 0 {
+                        if !conn_state.get().busy() {
                             break;
                         }
                         watched.close_gracefully();
@@ -819,5 +845,17 @@ mod tests {
         assert_eq!(send_allowance(&l, 4096 * 1000, s(500)), s(60));
         // No minimum rate: the send timeout at a stretch, however long it waited before.
         assert_eq!(send_allowance(&limits(0), 0, s(10_000)), s(60));
+        // Limits set in code to the extreme neither overflow nor panic.
+        let huge = ConnectionLimits {
+            send_timeout: Duration::MAX,
+            min_send_rate: 1,
+            ..ConnectionLimits::default()
+        };
+        assert_eq!(
+            send_allowance(&huge, u64::MAX, Duration::ZERO),
+            Duration::MAX
+        );
+        let now = Instant::now();
+        assert!(far(now, Duration::MAX) > now + s(364 * 24 * 3600));
     }
 }

@@ -35,10 +35,11 @@ impl<G: Unpin> hyper::body::Body for Held<G> {
     }
 
     /// Over only when the body is empty from the start (hyper then writes no length for a 304
-    /// and drops it at once); once polled, never known ahead. hyper drops a body it knows is
-    /// over as soon as it has taken its last frame, with the bytes still in its write buffer
-    /// (all of a one-frame body), and the guard would go with them. Not knowing, it drops the
-    /// body once its encoder has written the length and its buffer has gone to the kernel.
+    /// and drops it at once); once polled, never known ahead, which keeps a long body (and
+    /// its guard) until hyper has handed all but its write buffer's last bytes to the kernel.
+    /// A body that fits that buffer (about 16 KiB) is still dropped once its last frame is
+    /// buffered, before anything is written: the connection then counts a response it is
+    /// still writing by its send deadline (`server::ConnInner::busy`), not by this guard.
     /// (The size hint is still exact: Content-Length is unchanged.)
     fn is_end_stream(&self) -> bool {
         !self.polled && self.body.is_end_stream()

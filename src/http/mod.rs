@@ -213,9 +213,7 @@ async fn apply_method_override(
         // Read before routing, so bounded by the request time limit here too.
         let bytes = tokio::time::timeout(timeout, input::read_body(&parts, body, limit))
             .await
-            .map_err(|_| {
-                ApiError::service_unavailable("The request body took too long to arrive")
-            })??;
+            .map_err(|_| ApiError::body_timeout(timeout))??;
         verb = form_urlencoded::parse(&bytes)
             .find(|(k, _)| k.eq_ignore_ascii_case(METHOD_OVERRIDE))
             .map(|(_, v)| v.into_owned());

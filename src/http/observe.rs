@@ -91,7 +91,7 @@ pub async fn log_requests(mut req: Request, next: Next) -> Response {
 /// from what it was told. When the timer fires first:
 /// - no statement was sent: the handler is dropped and 503 answered at once, or 408
 ///   `RequestTimeout` when it was waiting for the rest of the request's body (the client's
-///   slowness, not the server's; nothing was applied either);
+///   slowness, not the server's; the operation was not applied either way);
 /// - a statement was sent: only PostgreSQL knows whether it committed, so the one in flight
 ///   is cancelled (`pg_cancel_backend`, repeated until it ends) and the handler's own answer
 ///   is awaited: 200 when it had committed, its 503 when it was cancelled and rolled back. If
@@ -110,16 +110,8 @@ pub async fn time_limit(
         return res;
     }
     if !watch.sent() && Arriving::awaited(&body) {
-        // Waiting for the client's body, not for the server: nothing was applied.
-        return ApiError::new(
-            StatusCode::REQUEST_TIMEOUT,
-            "RequestTimeout",
-            format!(
-                "The request's body did not arrive within {} ms",
-                limit.as_millis()
-            ),
-        )
-        .into_response();
+        // Waiting for the client's body, not for the server: the operation was not applied.
+        return ApiError::body_timeout(limit).into_response();
     }
     if !watch.sent() {
         return ApiError::service_unavailable(format!(

@@ -10,9 +10,14 @@ use crate::contract::servicestack::ResponseStatus;
 use crate::server::ConnectionLimits;
 use crate::wire::{self, Format};
 
-/// What a write must start with to be looked at: a status line of an error.
-pub fn may_be_refusal(first: &[u8]) -> bool {
-    first.starts_with(b"HTTP/1.1 4") || first.starts_with(b"HTTP/1.1 5")
+/// Whether a write is worth a closer look: a short head alone with an error's status line
+/// (hyper's refusals are ~120 bytes; the server's own error responses have a body). Every one
+/// of the server's own responses also carries `x-request-id` (the outermost layer adds it),
+/// which [`replace`] does not accept, so none is ever rewritten.
+pub fn may_be_refusal(buf: &[u8]) -> bool {
+    buf.len() <= 256
+        && buf.ends_with(b"\r\n\r\n")
+        && (buf.starts_with(b"HTTP/1.1 4") || buf.starts_with(b"HTTP/1.1 5"))
 }
 
 /// hyper's own refusal (`HTTP/1.1 <status> <reason>`, then exactly `connection: close`,

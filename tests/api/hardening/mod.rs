@@ -588,30 +588,9 @@ async fn a_503_leaves_a_row_locked_past_the_limit_unchanged_and_a_200_changed_it
     }
 }
 
-#[tokio::test]
-async fn a_body_that_stops_arriving_is_408_at_the_time_limit_and_changes_nothing() {
-    // The head and part of the body, then nothing: the server waits for the client, so the
-    // time limit's answer is the client's 408, not the server's 503. A request whose body has
-    // all come and that then waits for the database is still 503 (the trials above).
-    let limit = Duration::from_millis(600);
-    let config = HttpConfig {
-        request_timeout: limit,
-        ..HttpConfig::default()
-    };
-    let db = TestDb::new().await;
-    fixture(&db.pool).await;
-    let server = TestApp::builder().on(&db).http_config(config).spawn().await;
-    let before = stored_console_data(&db.pool).await;
-    let basic = base64::Engine::encode(
-        &base64::engine::general_purpose::STANDARD,
-        format!("{EMAIL}:{PASSWORD}"),
-    );
-    let body = r#"{"consoleData":"never all of it"}"#;
-    let head = format!(
-        "PATCH /sessions/{SESSION} HTTP/1.1\r\nHost: t\r\nAuthorization: Basic {basic}\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-        body.len()
-    );
+/// Sends `head` and the first ten bytes of `body`, then nothing: the server's answer, checked
+/// to be the time limit's 408 for a body that stopped arriving, and how long it took.
+async fn stalled_body(server: &TestApp, head: &str, body: &str) -> Duration {
     let mut tcp = TcpStream::connect(server.addr).await.unwrap();
     tcp.write_all(head.as_bytes()).await.unwrap();
     tcp.write_all(&body.as_bytes()[..10]).await.unwrap();
@@ -631,7 +610,41 @@ async fn a_body_that_stops_arriving_is_408_at_the_time_limit_and_changes_nothing
             "The request's body did not arrive within 600 ms"
         )
     );
+    took
+}
+
+#[tokio::test]
+async fn a_body_that_stops_arriving_is_408_at_the_time_limit_and_changes_nothing() {
+    // The head and part of the body, then nothing: the server waits for the client, so the
+    // time limit's answer is the client's 408, not the server's 503. A request whose body has
+    // all come and that then waits for the database is still 503 (the trials above).
+    let limit = Duration::from_millis(600);
+    let config = HttpConfig {
+        request_timeout: limit,
+        ..HttpConfig::default()
+    };
+    let db = TestDb::new().await;
+    fixture(&db.pool).await;
+    let server = TestApp::builder().on(&db).http_config(config).spawn().await;
+    let before = stored_console_data(&db.pool).await;
+    let basic = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        format!("{EMAIL}:{PASSWORD}"),
+    );
+    let head = |method: &str, content_type: &str, body: &str| {
+        format!(
+            "{method} /sessions/{SESSION} HTTP/1.1\r\nHost: t\r\nAuthorization: Basic {basic}\r\n\
+             Content-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        )
+    };
+    let json = r#"{"consoleData":"never all of it"}"#;
+    let took = stalled_body(&server, &head("PATCH", "application/json", json), json).await;
     assert!(took >= limit, "answered after {took:?}");
+    // A form POST whose method override is in its body, read before routing: the same.
+    let form = "consoleData=never+all+of+it&X-HTTP-Method-Override=PATCH";
+    let form_head = head("POST", "application/x-www-form-urlencoded", form);
+    stalled_body(&server, &form_head, form).await;
     assert_eq!(stored_console_data(&db.pool).await, before);
 }
 
