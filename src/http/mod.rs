@@ -209,8 +209,10 @@ async fn apply_method_override(
     if verb.is_none()
         && header_str(&req, header::CONTENT_TYPE).is_some_and(input::is_urlencoded_form)
     {
-        let (parts, body) = req.into_parts();
-        // Read before routing, so bounded by the request time limit here too.
+        let (mut parts, body) = req.into_parts();
+        // Read before routing, so bounded by the request time limit here too; the limit then
+        // counts from here, not again from the routing (one limit for the whole request).
+        parts.extensions.insert(observe::Arrived::now());
         let bytes = tokio::time::timeout(timeout, input::read_body(&parts, body, limit))
             .await
             .map_err(|_| ApiError::body_timeout(timeout))??;

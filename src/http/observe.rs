@@ -101,11 +101,12 @@ pub async fn time_limit(
     req: Request,
     next: Next,
 ) -> Response {
+    let arrived = req.extensions().get::<Arrived>().map(|a| a.0);
+    let deadline = arrived.unwrap_or_else(tokio::time::Instant::now) + limit;
     let watch = Arc::new(StatementWatch::default());
     let (req, body) = Arriving::track(req);
     let handler = lease::watched(watch.clone(), next.run(req));
     let mut handler = std::pin::pin!(handler);
-    let deadline = tokio::time::Instant::now() + limit;
     if let Ok(res) = tokio::time::timeout_at(deadline, &mut handler).await {
         return res;
     }
@@ -142,6 +143,17 @@ pub async fn time_limit(
             )
             .into_response();
         }
+    }
+}
+
+/// When the time limit of a request started, if before it was routed (a form body read for
+/// the method override): the limit covers the whole request, that read included.
+#[derive(Clone, Copy)]
+pub struct Arrived(tokio::time::Instant);
+
+impl Arrived {
+    pub fn now() -> Self {
+        Arrived(tokio::time::Instant::now())
     }
 }
 

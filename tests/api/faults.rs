@@ -293,7 +293,10 @@ async fn postgres_stopping_answers_503_within_the_acquire_timeout_and_the_server
 // ---------------------------------------------------------------------------------------------
 
 /// Holds `FOR UPDATE` on a session in its own transaction until dropped or rolled back.
-async fn lock_session(pool: &PgPool, id: &str) -> sqlx::Transaction<'static, sqlx::Postgres> {
+pub(crate) async fn lock_session(
+    pool: &PgPool,
+    id: &str,
+) -> sqlx::Transaction<'static, sqlx::Postgres> {
     let mut tx = pool.begin().await.unwrap();
     sqlx::query("SELECT id FROM sessions WHERE id = $1 FOR UPDATE")
         .bind(id)

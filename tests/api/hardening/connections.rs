@@ -285,10 +285,7 @@ async fn connections_over_the_cap_wait_side_by_side_and_the_accept_loop_is_never
     let server = TestApp::builder().on(&db).http_config(config).spawn().await;
     // Both slots held by requests in progress (authenticated PATCHes whose bodies never
     // come): nothing can be evicted.
-    let basic = base64::Engine::encode(
-        &base64::engine::general_purpose::STANDARD,
-        format!("{EMAIL}:{PASSWORD}"),
-    );
+    let basic = super::basic_credentials();
     let head = format!(
         "PATCH /sessions/{SESSION} HTTP/1.1\r\nHost: t\r\nAuthorization: Basic {basic}\r\n\
          Content-Type: application/json\r\nContent-Length: 100\r\n\r\n"

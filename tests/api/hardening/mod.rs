@@ -522,12 +522,7 @@ async fn locked_row_trials(statement_timeout: Option<Duration>) -> (usize, usize
     let holds = [200, 450, 520, 560, 590, 600, 610, 630, 660, 720];
     for (trial, hold) in holds.into_iter().enumerate() {
         let before = stored_console_data(&db.pool).await;
-        let mut tx = locker.begin().await.unwrap();
-        sqlx::query("SELECT id FROM sessions WHERE id = $1 FOR UPDATE")
-            .bind(SESSION)
-            .execute(&mut *tx)
-            .await
-            .unwrap();
+        let tx = crate::faults::lock_session(&locker, SESSION).await;
         let value = format!("trial-{trial}");
         let patch = server
             .http
@@ -588,6 +583,28 @@ async fn a_503_leaves_a_row_locked_past_the_limit_unchanged_and_a_200_changed_it
     }
 }
 
+/// The fixture behind a server whose request time limit is `limit` (on a database it must
+/// not outlive), and the session's consoleData before anything ran.
+async fn limited(limit: Duration) -> (TestDb, TestApp, Option<String>) {
+    let config = HttpConfig {
+        request_timeout: limit,
+        ..HttpConfig::default()
+    };
+    let db = TestDb::new().await;
+    fixture(&db.pool).await;
+    let server = TestApp::builder().on(&db).http_config(config).spawn().await;
+    let before = stored_console_data(&db.pool).await;
+    (db, server, before)
+}
+
+/// The fixture's user as an `Authorization: Basic` value.
+pub(super) fn basic_credentials() -> String {
+    base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        format!("{EMAIL}:{PASSWORD}"),
+    )
+}
+
 /// Sends `head` and the first ten bytes of `body`, then nothing: the server's answer, checked
 /// to be the time limit's 408 for a body that stopped arriving, and how long it took.
 async fn stalled_body(server: &TestApp, head: &str, body: &str) -> Duration {
@@ -619,18 +636,8 @@ async fn a_body_that_stops_arriving_is_408_at_the_time_limit_and_changes_nothing
     // time limit's answer is the client's 408, not the server's 503. A request whose body has
     // all come and that then waits for the database is still 503 (the trials above).
     let limit = Duration::from_millis(600);
-    let config = HttpConfig {
-        request_timeout: limit,
-        ..HttpConfig::default()
-    };
-    let db = TestDb::new().await;
-    fixture(&db.pool).await;
-    let server = TestApp::builder().on(&db).http_config(config).spawn().await;
-    let before = stored_console_data(&db.pool).await;
-    let basic = base64::Engine::encode(
-        &base64::engine::general_purpose::STANDARD,
-        format!("{EMAIL}:{PASSWORD}"),
-    );
+    let (db, server, before) = limited(limit).await;
+    let basic = basic_credentials();
     let head = |method: &str, content_type: &str, body: &str| {
         format!(
             "{method} /sessions/{SESSION} HTTP/1.1\r\nHost: t\r\nAuthorization: Basic {basic}\r\n\
@@ -646,6 +653,50 @@ async fn a_body_that_stops_arriving_is_408_at_the_time_limit_and_changes_nothing
     let form_head = head("POST", "application/x-www-form-urlencoded", form);
     stalled_body(&server, &form_head, form).await;
     assert_eq!(stored_console_data(&db.pool).await, before);
+}
+
+#[tokio::test]
+async fn a_form_posts_time_limit_counts_from_its_arrival_not_from_its_routing() {
+    // A 1 s limit; the form's body (read before routing, for its method override) is all in
+    // at 0.9 s; the session's row is held elsewhere until 1.5 s. One limit for the whole
+    // request runs out 0.1 s after the body, while the patch waits for the row: 503, nothing
+    // applied. (A limit counted again from the routing would run to 1.9 s, and the patch would
+    // be applied at 1.5 s and answered 200.)
+    let limit = Duration::from_millis(1000);
+    let (db, server, before) = limited(limit).await;
+    let locker = db.another_pool(&PoolSettings::default()).await;
+    let tx = crate::faults::lock_session(&locker, SESSION).await;
+    let basic = basic_credentials();
+    let form = "consoleData=too+late&X-HTTP-Method-Override=PATCH";
+    let head = format!(
+        "POST /sessions/{SESSION} HTTP/1.1\r\nHost: t\r\nAuthorization: Basic {basic}\r\n\
+         Connection: close\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+         Content-Length: {}\r\n\r\n",
+        form.len()
+    );
+    let started = Instant::now();
+    let release = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        tx.commit().await.unwrap();
+    });
+    let mut tcp = TcpStream::connect(server.addr).await.unwrap();
+    tcp.write_all(head.as_bytes()).await.unwrap();
+    tcp.write_all(&form.as_bytes()[..5]).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(900).saturating_sub(started.elapsed())).await;
+    tcp.write_all(&form.as_bytes()[5..]).await.unwrap();
+    let (_, got) = connections::closed_within(&mut tcp, Duration::from_secs(5)).await;
+    let text = String::from_utf8_lossy(&got);
+    assert!(text.starts_with("HTTP/1.1 503 "), "{text}");
+    let (_, json) = text.split_once("\r\n\r\n").expect("a body");
+    let answer: Value = serde_json::from_str(json).unwrap();
+    assert_eq!(
+        answer["responseStatus"]["errorCode"], "ServiceUnavailable",
+        "{answer}"
+    );
+    release.await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(stored_console_data(&db.pool).await, before);
+    locker.close().await;
 }
 
 // ---------------------------------------------------------------------------------------------
