@@ -12,7 +12,7 @@ use hyper::body::Body as _;
 use sqlx::PgPool;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -157,40 +157,34 @@ impl Arrived {
     }
 }
 
-/// A request body's progress, as [`Arriving`] notes it.
-const UNREAD: u8 = 0;
-const ARRIVING: u8 = 1;
-const RECEIVED: u8 = 2;
-
 /// The request's body, noting whether the handler is waiting for more of it: a request that
 /// runs out of time while its body is still arriving is the client's slowness (408), not the
 /// server's (503).
 struct Arriving {
     body: axum::body::Body,
-    state: Arc<AtomicU8>,
+    /// The handler asked for more of the body than has come.
+    waiting: Arc<AtomicBool>,
 }
 
 impl Arriving {
     /// `req` with its body tracked, and the body's progress; a request with no body (a GET)
     /// is left as it is.
-    fn track(req: Request) -> (Request, Option<Arc<AtomicU8>>) {
+    fn track(req: Request) -> (Request, Option<Arc<AtomicBool>>) {
         if req.body().is_end_stream() {
             return (req, None);
         }
         let (parts, body) = req.into_parts();
-        let state = Arc::new(AtomicU8::new(UNREAD));
+        let waiting = Arc::new(AtomicBool::new(false));
         let body = axum::body::Body::new(Arriving {
             body,
-            state: state.clone(),
+            waiting: waiting.clone(),
         });
-        (Request::from_parts(parts, body), Some(state))
+        (Request::from_parts(parts, body), Some(waiting))
     }
 
     /// The handler was waiting for more of the body.
-    fn awaited(state: &Option<Arc<AtomicU8>>) -> bool {
-        state
-            .as_ref()
-            .is_some_and(|s| s.load(Ordering::Relaxed) == ARRIVING)
+    fn awaited(waiting: &Option<Arc<AtomicBool>>) -> bool {
+        waiting.as_ref().is_some_and(|w| w.load(Ordering::Relaxed))
     }
 }
 
@@ -203,13 +197,13 @@ impl hyper::body::Body for Arriving {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
         let frame = Pin::new(&mut self.body).poll_frame(cx);
-        let now = match &frame {
-            Poll::Ready(Some(Ok(_))) if !self.body.is_end_stream() => ARRIVING,
-            Poll::Pending => ARRIVING,
-            // The last frame, the end, or a failure (the client gone): nothing to wait for.
-            Poll::Ready(_) => RECEIVED,
+        let waiting = match &frame {
+            Poll::Ready(Some(Ok(_))) => !self.body.is_end_stream(),
+            Poll::Pending => true,
+            // The end, or a failure (the client gone): nothing to wait for.
+            Poll::Ready(_) => false,
         };
-        self.state.store(now, Ordering::Relaxed);
+        self.waiting.store(waiting, Ordering::Relaxed);
         frame
     }
 

@@ -605,6 +605,17 @@ pub(super) fn basic_credentials() -> String {
     )
 }
 
+/// The head of a `method` request to the fixture's session, as its user, with a `body` of
+/// `content_type` to follow; the server closes the connection after answering.
+fn session_head(method: &str, content_type: &str, body: &str) -> String {
+    format!(
+        "{method} /sessions/{SESSION} HTTP/1.1\r\nHost: t\r\nAuthorization: Basic {}\r\n\
+         Connection: close\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
+        basic_credentials(),
+        body.len()
+    )
+}
+
 /// Sends `head` and the first ten bytes of `body`, then nothing: the server's answer, checked
 /// to be the time limit's 408 for a body that stopped arriving, and how long it took.
 async fn stalled_body(server: &TestApp, head: &str, body: &str) -> Duration {
@@ -637,20 +648,17 @@ async fn a_body_that_stops_arriving_is_408_at_the_time_limit_and_changes_nothing
     // all come and that then waits for the database is still 503 (the trials above).
     let limit = Duration::from_millis(600);
     let (db, server, before) = limited(limit).await;
-    let basic = basic_credentials();
-    let head = |method: &str, content_type: &str, body: &str| {
-        format!(
-            "{method} /sessions/{SESSION} HTTP/1.1\r\nHost: t\r\nAuthorization: Basic {basic}\r\n\
-             Content-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
-            body.len()
-        )
-    };
     let json = r#"{"consoleData":"never all of it"}"#;
-    let took = stalled_body(&server, &head("PATCH", "application/json", json), json).await;
+    let took = stalled_body(
+        &server,
+        &session_head("PATCH", "application/json", json),
+        json,
+    )
+    .await;
     assert!(took >= limit, "answered after {took:?}");
     // A form POST whose method override is in its body, read before routing: the same.
     let form = "consoleData=never+all+of+it&X-HTTP-Method-Override=PATCH";
-    let form_head = head("POST", "application/x-www-form-urlencoded", form);
+    let form_head = session_head("POST", "application/x-www-form-urlencoded", form);
     stalled_body(&server, &form_head, form).await;
     assert_eq!(stored_console_data(&db.pool).await, before);
 }
@@ -666,14 +674,8 @@ async fn a_form_posts_time_limit_counts_from_its_arrival_not_from_its_routing() 
     let (db, server, before) = limited(limit).await;
     let locker = db.another_pool(&PoolSettings::default()).await;
     let tx = crate::faults::lock_session(&locker, SESSION).await;
-    let basic = basic_credentials();
     let form = "consoleData=too+late&X-HTTP-Method-Override=PATCH";
-    let head = format!(
-        "POST /sessions/{SESSION} HTTP/1.1\r\nHost: t\r\nAuthorization: Basic {basic}\r\n\
-         Connection: close\r\nContent-Type: application/x-www-form-urlencoded\r\n\
-         Content-Length: {}\r\n\r\n",
-        form.len()
-    );
+    let head = session_head("POST", "application/x-www-form-urlencoded", form);
     let started = Instant::now();
     let release = tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(1500)).await;
