@@ -448,6 +448,8 @@ fn presented(parts: &Parts) -> Result<Option<Presented>, ApiError> {
                 .decode(rest)
                 .ok()
                 .and_then(|b| String::from_utf8(b).ok())
+                // No user name or password holds a NUL (PostgreSQL's text cannot).
+                .filter(|s| !s.contains('\0'))
                 .ok_or_else(|| ApiError::unauthorized("Invalid BasicAuth Credentials"))?;
             let (user, password) = decoded.split_once(':').unwrap_or((decoded.as_str(), ""));
             if password.is_empty() && user.starts_with(API_KEY_PREFIX) {

@@ -149,7 +149,7 @@ fn check_name(channel: &str) -> Result<()> {
 /// The subscription `id` names, if the request comes from where its stream does.
 async fn owned(state: &AppState, parts: &Parts, id: Option<&str>) -> Result<Subscription> {
     let id = id.unwrap_or("");
-    if id.is_empty() || id.len() > 64 {
+    if id.is_empty() || id.len() > 64 || id.chars().any(char::is_control) {
         return Err(missing(id));
     }
     let sub = store::find(&state.pool, id)

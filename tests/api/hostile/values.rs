@@ -134,6 +134,26 @@ async fn nul_bytes_are_refused_cleanly_in_every_input() {
     assert_intact(&app, 1).await;
 }
 
+/// A NUL where the server looks something up by it (a Basic user name, a subscription id) is
+/// no such thing, not a database error leaking PostgreSQL's message as a 400.
+#[tokio::test]
+async fn a_nul_in_a_credential_or_a_subscription_id_finds_nothing() {
+    use base64::Engine;
+    let app = world().await;
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    for user in [format!("{}\0", AGENT.email), "\0\n\0".into()] {
+        let basic = format!("Basic {}", b64(&format!("{user}:{}", AGENT.password)));
+        let res = app.get_session(SESSION).authorization(&basic).await;
+        res.assert_401(&status_json("Unauthorized", "Invalid BasicAuth Credentials"));
+    }
+    for path in ["/event-heartbeat?id=%00", "/event-unregister?id=a%00b"] {
+        let res = app.post(path).signed_in_as(&AGENT).await;
+        assert_eq!(res.status, 404, "{path}: {}", res.text);
+        assert_eq!(res.error_code(), "NotFound", "{path}");
+    }
+    assert_intact(&app, 1).await;
+}
+
 #[tokio::test]
 async fn ids_with_quotes_sql_and_unicode_address_exactly_their_session() {
     let app = world().await;
