@@ -250,6 +250,11 @@ async fn run_authenticate(
             Ok(res)
         }
         AuthAction::Logout => {
+            // Another site's link would end the visitor's login (the Lax cookies go along on a
+            // top-level navigation): refused like a cross-site login.
+            refuse_cross_site(&parts.headers, &state.config.cors_origins).map_err(|_| {
+                ApiError::forbidden("Cross-site logouts are refused (origin not allowed)")
+            })?;
             let session = auth::login_session_id(&parts);
             let answer = login::logout(state, session.as_deref()).await?;
             let mut res = wire::respond(format, &answer)?;

@@ -90,6 +90,34 @@ async fn a_cross_site_patch_is_refused_unless_its_origin_is_allowed() {
     assert_eq!(console_data(&app).await, "plain");
 }
 
+/// A link on another site used to end the visitor's login (the Lax cookies go along on a
+/// top-level GET): a cross-site logout is refused like a cross-site login, and the login lives.
+#[tokio::test]
+async fn a_cross_site_logout_is_refused_and_the_login_stays() {
+    let app = app().await;
+    let cookie = format!("ss-id={}", login(&app).await);
+    let logout = |site: &str| {
+        app.get("/auth/logout")
+            .header("Cookie", &cookie)
+            .header("Sec-Fetch-Site", site)
+            .header("Sec-Fetch-Mode", "navigate")
+    };
+    let status = || app.get_session(SESSION).header("Cookie", &cookie);
+
+    let evil = logout("cross-site").await;
+    assert_eq!(
+        (evil.status, evil.json()),
+        (
+            403,
+            json!({"responseStatus": {"errorCode": "Forbidden",
+                "message": "Cross-site logouts are refused (origin not allowed)", "errors": []}})
+        )
+    );
+    assert_eq!(status().await.status, 200, "the login survived");
+    assert_eq!(logout("same-origin").await.status, 200);
+    assert_eq!(status().await.status, 401, "a same-origin logout ends it");
+}
+
 #[tokio::test]
 async fn an_absurdly_long_user_name_or_password_is_refused_as_invalid_credentials() {
     let app = app().await;
