@@ -110,6 +110,16 @@ impl ApiError {
         )
     }
 
+    /// A body in a Content-Encoding the server does not decode (read as it is, a gzip body
+    /// would fail to parse, or a plain one labelled gzip be taken for what it is not).
+    pub fn unsupported_encoding(encoding: &str) -> Self {
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UnsupportedMediaType",
+            format!("Content-Encoding '{encoding}' is not supported; send the body uncompressed"),
+        )
+    }
+
     pub fn unsupported_media_type(content_type: &str) -> Self {
         Self::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -203,6 +213,10 @@ impl From<sqlx::Error> for ApiError {
             // A value PostgreSQL cannot store (NUL in text, bad encoding): the client's input.
             sqlx::Error::Database(d) if matches!(d.code().as_deref(), Some("22021" | "22P05")) => {
                 ApiError::serialization(format!("A value cannot be stored: {}", d.message()))
+            }
+            // A value out of PostgreSQL's range (a date, a number): the client's input too.
+            sqlx::Error::Database(d) if matches!(d.code().as_deref(), Some("22008" | "22003")) => {
+                ApiError::serialization(format!("A value is out of range: {}", d.message()))
             }
             other => ApiError::internal(other),
         }

@@ -15,7 +15,7 @@ use crate::storage::sessions::{self, ListQuery, Page};
 use crate::wire::{self, Format};
 use axum::body::Body;
 use axum::response::Response;
-use chrono::{NaiveDate, TimeZone, Utc};
+use chrono::{Datelike, NaiveDate, TimeZone, Utc};
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -285,15 +285,24 @@ fn day(text: Option<&str>, field: &str, days: i64) -> Result<Option<chrono::Date
     let Some(text) = text.filter(|t| !t.trim().is_empty()) else {
         return Ok(None);
     };
-    let date = NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| {
+    let invalid = || {
         ApiError::validation(
             member(field),
             "InvalidDate",
             format!("'{}' must be a date as YYYY-MM-DD", member(field)),
         )
-    })?;
+    };
+    // .NET's DateTime range, years 1 to 9999 (chrono and PostgreSQL reach further, and a day
+    // past chrono's last overflows): a date outside it is as invalid as a malformed one.
+    let date = NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+        .ok()
+        .filter(|d| (1..=9999).contains(&d.year()))
+        .ok_or_else(invalid)?;
     let start = Utc.from_utc_datetime(&date.and_hms_opt(0, 0, 0).unwrap_or_default());
-    Ok(Some(start + chrono::Duration::days(days)))
+    start
+        .checked_add_signed(chrono::Duration::days(days))
+        .map(Some)
+        .ok_or_else(invalid)
 }
 
 /// The SessionInfo member to sort by (any scalar member, by its JSON name in any case), and

@@ -8,6 +8,7 @@ use crate::wire::bind::{Binder, MAX_FORM_FIELDS};
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, Request};
 use axum::http::{header, request::Parts};
+use std::borrow::Cow;
 
 /// How a route layers its inputs, as ServiceStack does.
 #[derive(Debug, Clone, Copy)]
@@ -49,6 +50,32 @@ fn media_essence(content_type: &str) -> &str {
 /// Reads a request body, refusing it with 413 as soon as it exceeds `limit` (a declared
 /// Content-Length over the limit is refused before anything is read).
 pub async fn read_body(parts: &Parts, body: Body, limit: usize) -> Result<Bytes, ApiError> {
+    for encoding in parts.headers.get_all(header::CONTENT_ENCODING) {
+        let text = String::from_utf8_lossy(encoding.as_bytes());
+        if text
+            .split(',')
+            .any(|e| !e.trim().is_empty() && !e.trim().eq_ignore_ascii_case("identity"))
+        {
+            return Err(ApiError::unsupported_encoding(text.trim()));
+        }
+    }
+    // hyper takes the chunked framing off and hands any other transfer coding through as if it
+    // were the body; RFC 9112 answers a coding the server does not understand with 501.
+    for coding in parts.headers.get_all(header::TRANSFER_ENCODING) {
+        let text = String::from_utf8_lossy(coding.as_bytes());
+        if text.split(',').any(|c| {
+            let c = c.trim();
+            !c.is_empty()
+                && !c.eq_ignore_ascii_case("chunked")
+                && !c.eq_ignore_ascii_case("identity")
+        }) {
+            return Err(ApiError::new(
+                axum::http::StatusCode::NOT_IMPLEMENTED,
+                "NotImplemented",
+                format!("Transfer-Encoding '{}' is not supported", text.trim()),
+            ));
+        }
+    }
     let declared = parts
         .headers
         .get(header::CONTENT_LENGTH)
@@ -92,24 +119,84 @@ impl RequestInput {
             BodyKind::Form(pairs) => pairs,
             _ => &[],
         };
-        let query = self.query.as_deref().unwrap_or("").as_bytes();
-        check_field_count(form_urlencoded::parse(query).count())?;
-        let form_pairs = || form.iter().map(|(k, v)| (k.into(), v.into()));
+        let query = decoded_pairs(self.query.as_deref().unwrap_or("").as_bytes(), false)?;
         match binding {
             Binding::Custom(path) => {
                 for (name, value) in path {
                     binder.set(name, value, true);
                 }
-                binder.apply_pairs(form_urlencoded::parse(query), true);
-                binder.apply_pairs(form_pairs(), true);
+                binder.apply_pairs(pairs(&query), true);
+                binder.apply_pairs(pairs(form), true);
             }
             Binding::Predefined => {
-                binder.apply_pairs(form_pairs(), true);
-                binder.apply_pairs(form_urlencoded::parse(query), false);
+                binder.apply_pairs(pairs(form), true);
+                binder.apply_pairs(pairs(&query), false);
             }
         }
         binder.finish()
     }
+}
+
+/// The pairs of urlencoded text (a query string or a form body), decoded strictly: `+` is a
+/// space and a percent-escape its byte, and what does not make UTF-8 is refused naming its
+/// field, where `form_urlencoded::parse` would put U+FFFD in its place and the altered value be
+/// stored. With `latin1` (a form that declares ISO-8859-1) every byte is its own character.
+pub fn decoded_pairs(input: &[u8], latin1: bool) -> Result<Vec<(String, String)>, ApiError> {
+    let decode = |raw: &[u8], field: Option<&str>| -> Result<String, ApiError> {
+        let plus: Vec<u8> = raw
+            .iter()
+            .map(|&b| if b == b'+' { b' ' } else { b })
+            .collect();
+        let bytes: Vec<u8> = percent_encoding::percent_decode(&plus).collect();
+        if latin1 {
+            return Ok(bytes.iter().map(|&b| char::from(b)).collect());
+        }
+        String::from_utf8(bytes).map_err(|e| {
+            let name = field.map_or_else(
+                || String::from_utf8_lossy(e.as_bytes()).into_owned(),
+                str::to_owned,
+            );
+            invalid_utf8(&name)
+        })
+    };
+    let mut pairs = Vec::new();
+    for piece in input.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
+        check_field_count(pairs.len() + 1)?;
+        let (name, value) = match piece.iter().position(|&b| b == b'=') {
+            Some(at) => (&piece[..at], &piece[at + 1..]),
+            None => (piece, &b""[..]),
+        };
+        let name = decode(name, None)?;
+        let value = decode(value, Some(&name))?;
+        pairs.push((name, value));
+    }
+    Ok(pairs)
+}
+
+/// A field whose text is not UTF-8: a 400 naming it, with ServiceStack's binding error code.
+fn invalid_utf8(name: &str) -> ApiError {
+    ApiError::validation(
+        name,
+        "SerializationException",
+        format!("Invalid UTF-8 in '{name}'"),
+    )
+}
+
+/// Whether a Content-Type's charset is ISO-8859-1 (or a name of it).
+fn declares_latin1(content_type: &str) -> bool {
+    content_type.split(';').skip(1).any(|param| {
+        let (k, v) = param.split_once('=').unwrap_or((param, ""));
+        k.trim().eq_ignore_ascii_case("charset")
+            && ["iso-8859-1", "latin1", "iso_8859-1", "l1"]
+                .iter()
+                .any(|n| v.trim().trim_matches('"').eq_ignore_ascii_case(n))
+    })
+}
+
+fn pairs(pairs: &[(String, String)]) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, str>)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.as_str().into(), v.as_str().into()))
 }
 
 fn check_field_count(n: usize) -> Result<(), ApiError> {
@@ -130,8 +217,7 @@ async fn body_kind(content_type: &str, body: &Bytes) -> Result<BodyKind, ApiErro
         return Ok(BodyKind::Structured(format));
     }
     if is_urlencoded_form(content_type) {
-        let pairs: Vec<(String, String)> = form_urlencoded::parse(body).into_owned().collect();
-        check_field_count(pairs.len())?;
+        let pairs = decoded_pairs(body, declares_latin1(content_type))?;
         return Ok(BodyKind::Form(pairs));
     }
     if media_essence(content_type).eq_ignore_ascii_case("multipart/form-data") {
@@ -164,7 +250,18 @@ async fn multipart_fields(
             continue;
         }
         let name = field.name().unwrap_or_default().to_string();
-        let value = field.text().await.map_err(bad)?;
+        // A part that declares its charset is decoded from it; any other must be UTF-8 (multer's
+        // `text` would put U+FFFD in place of what is not, and the altered value be stored).
+        let declared = field
+            .content_type()
+            .and_then(|m| m.get_param(mime::CHARSET))
+            .is_some_and(|c| c != mime::UTF_8);
+        let value = if declared {
+            field.text().await.map_err(bad)?
+        } else {
+            String::from_utf8(field.bytes().await.map_err(bad)?.to_vec())
+                .map_err(|_| invalid_utf8(&name))?
+        };
         pairs.push((name, value));
         check_field_count(pairs.len())?;
     }

@@ -37,6 +37,9 @@ pub fn router(state: AppState) -> Router {
             (request_timeout, state.pool.clone()),
             observe::time_limit,
         ))
+        // A bug that panics a handler answers 500 with a ResponseStatus (and is logged), not a
+        // connection closed without a word.
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
         .with_state(state);
     // The wire layer must see the request before routing (it rewrites the path), and
     // `Router::layer` runs after matching; wrapping the routes as the fallback service of an
@@ -57,6 +60,17 @@ pub fn router(state: AppState) -> Router {
         None => app,
     };
     app.layer(middleware::from_fn(observe::log_requests))
+}
+
+fn panicked(cause: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let text = cause
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| cause.downcast_ref::<&str>().copied())
+        .unwrap_or("(no message)");
+    axum::response::IntoResponse::into_response(ApiError::internal(format_args!(
+        "a handler panicked: {text}"
+    )))
 }
 
 async fn only_allowed_origins_get_credentials(mut res: Response) -> Response {
@@ -147,9 +161,9 @@ async fn wire_layer(
             }
             n.format
         }
-        Err(NotAcceptable(message)) => {
+        Err(NotAcceptable(message, format)) => {
             let err = ApiError::new(StatusCode::NOT_ACCEPTABLE, "NotAcceptable", message);
-            return render_error(Format::Json, err);
+            return render_error(format, err);
         }
     };
     let mut req = match apply_method_override(req, body_limit, request_timeout).await {
@@ -298,4 +312,31 @@ async fn render_foreign_error(format: Format, res: Response) -> Response {
         text
     };
     render_error(format, ApiError::new(status, code, message))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_is_an_internal_error_the_wire_layer_renders() {
+        for cause in [
+            Box::new("boom") as Box<dyn std::any::Any + Send>,
+            Box::new(String::from("boom")),
+            Box::new(7_u8),
+        ] {
+            let res = panicked(cause);
+            assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+            let status = res
+                .extensions()
+                .get::<ApiError>()
+                .expect("the error travels to the wire layer")
+                .response_status();
+            assert_eq!(status.error_code, "InternalServerError");
+            assert_eq!(
+                status.message,
+                "An internal error occurred; it has been logged"
+            );
+        }
+    }
 }

@@ -216,10 +216,18 @@ fn check_member<'a>(
                 ));
             }
         },
+        // An item is never null (the member's own nullability is the list's, not its items').
         (WireType::List(item), Value::List(items)) => Value::List(
             items
                 .into_iter()
-                .map(|v| check_member(m, item, v, op))
+                .map(|v| match v {
+                    Value::Null => Err(ApiError::invalid_field(
+                        op,
+                        name,
+                        format!("'{name}' must not hold a null item"),
+                    )),
+                    v => check_member(m, item, v, op),
+                })
                 .collect::<Result<_, _>>()?,
         ),
         (WireType::StringMap, Value::Map(entries)) => {

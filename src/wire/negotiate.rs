@@ -22,9 +22,10 @@ pub struct Negotiated {
     pub rewritten_path: Option<String>,
 }
 
-/// The client accepts neither JSON nor XML.
+/// The client accepts neither JSON nor XML: the message, and the format to say so in (the
+/// path's `/xml/` or `/json/` prefix, else JSON).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NotAcceptable(pub String);
+pub struct NotAcceptable(pub String, pub Format);
 
 pub fn negotiate(
     path: &str,
@@ -38,16 +39,19 @@ pub fn negotiate(
     let rewritten_path =
         (by_extension.is_some() || normalized.is_some()).then(|| routed.to_string());
 
+    let refused = |NotAcceptable(message, _)| {
+        NotAcceptable(message, by_path_prefix(routed).unwrap_or_default())
+    };
     let format = match by_extension
         .map(Ok)
         .or_else(|| query.and_then(query_format))
     {
-        Some(f) => f?,
+        Some(f) => f.map_err(refused)?,
         None => by_path_prefix(routed).map(Ok).unwrap_or_else(|| {
             if ignores_accept(routed) {
                 Ok(Format::Json)
             } else {
-                from_accept(accept, content_type)
+                from_accept(accept, content_type).map_err(refused)
             }
         })?,
     };
@@ -105,9 +109,10 @@ fn query_format(query: &str) -> Option<Result<Format, NotAcceptable>> {
         .find(|(k, _)| k.eq_ignore_ascii_case("format"))
         .filter(|(_, v)| !v.is_empty())?;
     Some(Format::from_name(&name).ok_or_else(|| {
-        NotAcceptable(format!(
-            "The format '{name}' cannot be produced; use format=json or format=xml"
-        ))
+        NotAcceptable(
+            format!("The format '{name}' cannot be produced; use format=json or format=xml"),
+            Format::Json,
+        )
     }))
 }
 
@@ -123,10 +128,15 @@ fn by_path_prefix(path: &str) -> Option<Format> {
 
 /// The JS and Python clients' `/api` routes are JSON endpoints whatever the Accept header says;
 /// so is the OpenAPI document, which has no other form (a browser's Accept would pick XML);
-/// so are the Server Events paths (an EventSource accepts only `text/event-stream`).
+/// so are the Server Events paths (an EventSource accepts only `text/event-stream`), and the
+/// metadata pages and `/types` (HTML and source text: a client asking for exactly that is
+/// answered; their errors are JSON).
 fn ignores_accept(path: &str) -> bool {
     path.starts_with("/api/")
         || path == operations::OPENAPI_ROUTE
+        || path == "/metadata"
+        || path == "/types"
+        || path.starts_with("/types/")
         || [
             operations::EVENT_STREAM,
             operations::EVENT_HEARTBEAT,
@@ -146,6 +156,7 @@ fn from_accept(accept: Option<&str>, content_type: Option<&str>) -> Result<Forma
     }
     let mut accepted = Vec::new();
     let mut anything = false;
+    let mut ranges = 0;
     for item in accept.split(',') {
         let media = item
             .split(';')
@@ -153,6 +164,14 @@ fn from_accept(accept: Option<&str>, content_type: Option<&str>) -> Result<Forma
             .unwrap_or("")
             .trim()
             .to_ascii_lowercase();
+        // What is not a media range (`*`, `application`, an empty item) says nothing.
+        if !media
+            .split_once('/')
+            .is_some_and(|(t, s)| !t.is_empty() && !s.is_empty())
+        {
+            continue;
+        }
+        ranges += 1;
         match media.as_str() {
             "*/*" | "application/*" => anything = true,
             "text/*" => accepted.push(Format::Xml),
@@ -167,13 +186,16 @@ fn from_accept(accept: Option<&str>, content_type: Option<&str>) -> Result<Forma
             return Ok(preferred);
         }
     }
-    if anything {
+    if anything || ranges == 0 {
         return Ok(request_format.unwrap_or_default());
     }
-    Err(NotAcceptable(format!(
-        "None of the accepted media types ({accept}) can be produced; \
-         use application/json or application/xml"
-    )))
+    Err(NotAcceptable(
+        format!(
+            "None of the accepted media types ({accept}) can be produced; \
+             use application/json or application/xml"
+        ),
+        Format::Json,
+    ))
 }
 
 #[cfg(test)]
@@ -323,5 +345,55 @@ mod tests {
     fn an_accept_allowing_neither_format_is_not_acceptable() {
         assert!(negotiate("/sessions/a", None, Some("image/png"), None).is_err());
         assert!(negotiate("/sessions/a", None, Some("text/html"), None).is_err());
+    }
+
+    #[test]
+    fn an_accept_without_a_media_range_says_nothing() {
+        for accept in ["*", ",,,", "application", "/json", "application/"] {
+            assert_eq!(
+                fmt("/sessions/a", None, Some(accept), None),
+                Format::Json,
+                "{accept}"
+            );
+            assert_eq!(
+                fmt("/sessions/a", None, Some(accept), Some("application/xml")),
+                Format::Xml,
+                "{accept}: like the request"
+            );
+        }
+        // Beside a real range, only the range counts.
+        assert!(negotiate("/sessions/a", None, Some("*, image/png"), None).is_err());
+    }
+
+    #[test]
+    fn the_metadata_pages_and_types_ignore_accept() {
+        for path in ["/metadata", "/types", "/types/typescript", "/Types/CSharp"] {
+            for accept in ["text/html", "text/plain", "image/png"] {
+                assert_eq!(
+                    fmt(path, None, Some(accept), None),
+                    Format::Json,
+                    "{path} {accept}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn not_acceptable_is_said_in_the_format_the_path_names() {
+        let refused = |path, query| {
+            negotiate(path, query, Some("image/png"), None)
+                .unwrap_err()
+                .1
+        };
+        assert_eq!(
+            refused("/xml/reply/GetSession", Some("format=csv")),
+            Format::Xml
+        );
+        assert_eq!(
+            refused("/json/reply/GetSession", Some("format=csv")),
+            Format::Json
+        );
+        assert_eq!(refused("/sessions/a", None), Format::Json);
+        assert_eq!(refused("/xml/metadata", Some("format=jsv")), Format::Xml);
     }
 }

@@ -3,6 +3,7 @@
 //! values carrying quotes, SQL, NUL bytes and unicode. Every refusal must be a clean 4xx with
 //! a ServiceStack body, quickly, with nothing fetched or expanded; afterwards the data is intact.
 
+mod encodings;
 mod json;
 mod limits;
 mod values;

@@ -158,3 +158,35 @@ async fn an_unknown_operation_or_language_is_a_404_in_the_negotiated_format() {
         )
     );
 }
+
+/// A client asking for exactly what a page is (a script's `Accept: text/html`, a reference
+/// tool's `text/plain`) used to be refused 406, served only when its Accept happened to name
+/// XML or `*/*`: the pages answer whatever the Accept, the same page as without one.
+#[tokio::test]
+async fn the_pages_answer_a_client_accepting_exactly_their_media_type() {
+    let app = TestApp::spawn().await;
+    for (path, accept) in [
+        ("/metadata", "text/html"),
+        (
+            "/metadata?op=PatchSession",
+            "text/html,application/xhtml+xml",
+        ),
+        ("/types", "text/plain"),
+        ("/types/typescript", "text/plain"),
+        ("/types/csharp", "text/plain"),
+    ] {
+        let plain = get_page(&app, path, SEED_HOST).await;
+        let asked = app.get(path).header("Host", SEED_HOST).accept(accept).await;
+        assert_eq!(asked.status, 200, "{path} {accept}: {}", asked.text);
+        assert_eq!(asked.content_type(), plain.content_type(), "{path}");
+        // The TypeScript and C# headers carry the time they were written: compare the rest.
+        let body = |r: &Response| {
+            r.text
+                .lines()
+                .filter(|l| !l.starts_with("Date: "))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        assert_eq!(body(&asked), body(&plain), "{path}");
+    }
+}

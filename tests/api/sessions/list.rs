@@ -252,6 +252,12 @@ async fn bad_list_parameters_are_400s_naming_the_member() {
         ("?page=-1", "page"),
         ("?startDate=25/11/2026", "startDate"),
         ("?endDate=2026-13-01", "endDate"),
+        // Outside .NET's years 1-9999: chrono's last day panicked on the day after it, and
+        // dates before PostgreSQL's first were a 500 from the database.
+        ("?endDate=%2B262142-12-31", "endDate"),
+        ("?endDate=10000-01-01", "endDate"),
+        ("?startDate=-4714-01-01", "startDate"),
+        ("?startDate=0000-12-31", "startDate"),
         ("?sortField=members", "sortField"),
         ("?sortField=nosuch", "sortField"),
         ("?sortOrder=Sideways", "sortOrder"),
@@ -265,6 +271,59 @@ async fn bad_list_parameters_are_400s_naming_the_member() {
             member,
             "{query}: {}",
             res.text
+        );
+    }
+}
+
+/// A null item in a list member (a JSON body's `[null]`) is a binding error naming the member,
+/// on every list of every operation: it used to reach the DTO and fail there, a 500.
+#[tokio::test]
+async fn a_null_item_in_a_list_member_is_a_400_naming_the_member() {
+    let app = listing_world().await;
+    let cases = [
+        (
+            "/api/ListSessions",
+            json!({"accountIds": [null]}),
+            "accountIds",
+        ),
+        (
+            "/api/ListSessions",
+            json!({"specificIds": ["a", null]}),
+            "specificIds",
+        ),
+        (
+            "/api/ListSessions",
+            json!({"customerIds": [null]}),
+            "customerIds",
+        ),
+        (
+            "/api/GetEventSubscribers",
+            json!({"channels": [null]}),
+            "channels",
+        ),
+    ];
+    for (path, body, member) in cases {
+        let reply = app
+            .post(path)
+            .json(&body)
+            .signed_in_as(&AGENT)
+            .await
+            .reply();
+        let op = path.trim_start_matches("/api/");
+        let errors = json!([{
+            "errorCode": "SerializationException",
+            "fieldName": member,
+            "message": format!("'{member}' must not hold a null item"),
+        }]);
+        assert_eq!(
+            reply,
+            Reply::error(
+                400,
+                "SerializationException",
+                &format!("Unable to bind to request '{op}'"),
+                errors
+            ),
+            "{path} {body}"
         );
     }
 }

@@ -1,0 +1,169 @@
+//! Bytes that are not what they claim: text that is not UTF-8 in forms, queries and multipart
+//! parts, a form in ISO-8859-1, and bodies in a content or transfer coding the server does not
+//! decode. Each is refused naming what is wrong (or, for a declared charset, decoded from it),
+//! and a refused request changes nothing.
+
+use super::*;
+use serde_json::json;
+
+/// A multipart/form-data body of one text field, its part's headers as given.
+fn multipart(part_headers: &str, value: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "xYzBoundary";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"consoleData\"\r\n{part_headers}\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(value);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// Text that is not UTF-8 used to be stored with U+FFFD in place of its bytes (the path alone
+/// refused it): now every input refuses it with a 400 naming the field, and stores nothing.
+#[tokio::test]
+async fn text_that_is_not_utf8_is_refused_in_every_input_naming_the_field() {
+    let app = world().await;
+    let path = format!("/sessions/{SESSION}");
+    let (mp_type, mp_body) = multipart("", b"mp\xff\xfe");
+    let cases: Vec<(&str, String, Option<String>, Vec<u8>)> = vec![
+        (
+            "form escape",
+            path.clone(),
+            Some(FORM.into()),
+            b"consoleData=%FF%FE".to_vec(),
+        ),
+        (
+            "form raw byte",
+            path.clone(),
+            Some(FORM.into()),
+            b"consoleData=raw\xff".to_vec(),
+        ),
+        (
+            "query",
+            format!("{path}?consoleData=q%FFq"),
+            Some("application/json".into()),
+            b"{}".to_vec(),
+        ),
+        ("multipart", path.clone(), Some(mp_type), mp_body),
+    ];
+    for (what, path, ct, body) in cases {
+        let reply = app
+            .request(Method::PATCH, &path)
+            .body_as(ct.as_deref(), body)
+            .signed_in_as(&AGENT)
+            .await
+            .reply();
+        let message = "Invalid UTF-8 in 'consoleData'";
+        let errors = json!([{"errorCode": "SerializationException", "fieldName": "consoleData", "message": message}]);
+        assert_eq!(
+            reply,
+            Reply::error(400, "SerializationException", message, errors),
+            "{what}"
+        );
+    }
+    assert_eq!(stored(app.pool(), SESSION).await["consoleData"], ORIG);
+    assert_intact(&app, 1).await;
+}
+
+/// A form or multipart part that declares ISO-8859-1 is read in it (as ASP.NET reads a form
+/// in its declared charset): `%E9` is `é`, not a byte to refuse or replace.
+#[tokio::test]
+async fn a_form_or_part_in_iso_8859_1_is_decoded_from_it() {
+    let app = world().await;
+    let path = format!("/sessions/{SESSION}");
+    let (mp_type, mp_body) = multipart(
+        "Content-Type: text/plain; charset=iso-8859-1\r\n",
+        b"caf\xe9 2",
+    );
+    let cases: Vec<(&str, String, Vec<u8>, &str)> = vec![
+        (
+            "form",
+            format!("{FORM}; charset=ISO-8859-1"),
+            b"consoleData=caf%E9+1".to_vec(),
+            "café 1",
+        ),
+        ("multipart", mp_type, mp_body, "café 2"),
+    ];
+    for (what, ct, body, want) in cases {
+        let res = app
+            .request(Method::PATCH, &path)
+            .body(&ct, body)
+            .signed_in_as(&AGENT)
+            .await;
+        assert_eq!(res.status, 200, "{what}: {}", res.text);
+        assert_eq!(res.json()["consoleData"], want, "{what}");
+        assert_eq!(
+            stored(app.pool(), SESSION).await["consoleData"],
+            want,
+            "{what}"
+        );
+    }
+}
+
+/// A body in a coding the server does not decode was read as it is: plain JSON labelled gzip
+/// was applied, a real gzip body was a parse error. Now a Content-Encoding other than identity
+/// is 415 and a transfer coding other than chunked 501 (RFC 9112), both with a ResponseStatus,
+/// before the body is read; identity is as good as none.
+#[tokio::test]
+async fn bodies_in_a_coding_the_server_does_not_decode_are_refused_and_change_nothing() {
+    let app = world().await;
+    let path = format!("/sessions/{SESSION}");
+    let body = r#"{"consoleData":"coded"}"#;
+    let cases = [
+        (
+            "Content-Encoding",
+            "gzip",
+            415,
+            "UnsupportedMediaType",
+            "Content-Encoding 'gzip' is not supported; send the body uncompressed",
+        ),
+        (
+            "Content-Encoding",
+            "identity, br",
+            415,
+            "UnsupportedMediaType",
+            "Content-Encoding 'identity, br' is not supported; send the body uncompressed",
+        ),
+    ];
+    for (name, value, status, code, message) in cases {
+        let reply = app
+            .request(Method::PATCH, &path)
+            .header(name, value)
+            .body("application/json", body)
+            .signed_in_as(&AGENT)
+            .await
+            .reply();
+        assert_eq!(
+            reply,
+            Reply::error(status, code, message, json!([])),
+            "{name}: {value}"
+        );
+    }
+    // A transfer coding needs the raw request: an HTTP client frames the body itself.
+    let basic = base64_basic();
+    let chunk = format!("{:x}\r\n{body}\r\n0\r\n\r\n", body.len());
+    let raw = raw_request(
+        &app,
+        &format!(
+            "PATCH {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {basic}\r\n\
+             Content-Type: application/json\r\nTransfer-Encoding: gzip, chunked\r\n\
+             Connection: close\r\n\r\n{chunk}"
+        ),
+    )
+    .await;
+    assert!(raw.starts_with("HTTP/1.1 501 "), "{raw}");
+    assert!(
+        raw.ends_with(r#"{"responseStatus":{"errorCode":"NotImplemented","message":"Transfer-Encoding 'gzip, chunked' is not supported","errors":[]}}"#),
+        "{raw}"
+    );
+    assert_eq!(stored(app.pool(), SESSION).await["consoleData"], ORIG);
+    let res = app
+        .request(Method::PATCH, &path)
+        .header("Content-Encoding", "identity")
+        .body("application/json", body)
+        .signed_in_as(&AGENT)
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    assert_eq!(stored(app.pool(), SESSION).await["consoleData"], "coded");
+    assert_intact(&app, 1).await;
+}
