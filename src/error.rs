@@ -110,13 +110,16 @@ impl ApiError {
         )
     }
 
-    /// A body in a Content-Encoding the server does not decode (read as it is, a gzip body
-    /// would fail to parse, or a plain one labelled gzip be taken for what it is not).
+    /// A body in a Content-Encoding the server does not decode (read as it is, it would fail
+    /// to parse, or a plain one so labelled be taken for what it is not).
     pub fn unsupported_encoding(encoding: &str) -> Self {
         Self::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "UnsupportedMediaType",
-            format!("Content-Encoding '{encoding}' is not supported; send the body uncompressed"),
+            format!(
+                "Content-Encoding '{encoding}' is not supported; use gzip, deflate or br, \
+                 or send the body uncompressed"
+            ),
         )
     }
 

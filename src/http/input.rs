@@ -48,17 +48,11 @@ fn media_essence(content_type: &str) -> &str {
 }
 
 /// Reads a request body, refusing it with 413 as soon as it exceeds `limit` (a declared
-/// Content-Length over the limit is refused before anything is read).
+/// Content-Length over the limit is refused before anything is read). A body in gzip, deflate
+/// (zlib) or br, as ServiceStack's .NET clients send one with `RequestCompressionType`, is
+/// decoded as it is read, so the limit counts decoded bytes (a small body that inflates past it
+/// is refused without being inflated further).
 pub async fn read_body(parts: &Parts, body: Body, limit: usize) -> Result<Bytes, ApiError> {
-    for encoding in parts.headers.get_all(header::CONTENT_ENCODING) {
-        let text = String::from_utf8_lossy(encoding.as_bytes());
-        if text
-            .split(',')
-            .any(|e| !e.trim().is_empty() && !e.trim().eq_ignore_ascii_case("identity"))
-        {
-            return Err(ApiError::unsupported_encoding(text.trim()));
-        }
-    }
     // hyper takes the chunked framing off and hands any other transfer coding through as if it
     // were the body; RFC 9112 answers a coding the server does not understand with 501.
     for coding in parts.headers.get_all(header::TRANSFER_ENCODING) {
@@ -84,6 +78,7 @@ pub async fn read_body(parts: &Parts, body: Body, limit: usize) -> Result<Bytes,
     if declared.is_some_and(|len| len > limit as u64) {
         return Err(ApiError::payload_too_large(limit));
     }
+    let body = decoded(parts, body)?;
     axum::body::to_bytes(body, limit).await.map_err(|e| {
         if is_length_limit(&e) {
             ApiError::payload_too_large(limit)
@@ -91,6 +86,38 @@ pub async fn read_body(parts: &Parts, body: Body, limit: usize) -> Result<Bytes,
             ApiError::serialization(format!("The request body could not be read: {e}"))
         }
     })
+}
+
+/// The body decoded from its Content-Encoding (one coding, or none, or identity); another is
+/// 415, where read as it is it would fail to parse, or a plain body so labelled be taken for
+/// what it is not. Checked only when the header is there: a request without it pays nothing.
+fn decoded(parts: &Parts, body: Body) -> Result<Body, ApiError> {
+    use async_compression::tokio::bufread::{BrotliDecoder, GzipDecoder, ZlibDecoder};
+    use futures_util::TryStreamExt;
+    use tokio_util::io::{ReaderStream, StreamReader};
+    let mut codings = parts.headers.get_all(header::CONTENT_ENCODING).iter();
+    let Some(first) = codings.next() else {
+        return Ok(body);
+    };
+    let text = String::from_utf8_lossy(first.as_bytes())
+        .trim()
+        .to_ascii_lowercase();
+    if codings.next().is_some() || text.contains(',') {
+        return Err(ApiError::unsupported_encoding(&text));
+    }
+    if text.is_empty() || text == "identity" {
+        return Ok(body);
+    }
+    let reader = StreamReader::new(body.into_data_stream().map_err(std::io::Error::other));
+    let decoder: std::pin::Pin<Box<dyn tokio::io::AsyncRead + Send>> = match text.as_str() {
+        "gzip" | "x-gzip" => Box::pin(GzipDecoder::new(reader)),
+        // HTTP's deflate is zlib-wrapped (RFC 9110), as ServiceStack's ZLibCompressor (its
+        // deflate on .NET 6 and later) writes it; .NET Framework's raw DeflateStream is a 400.
+        "deflate" => Box::pin(ZlibDecoder::new(reader)),
+        "br" => Box::pin(BrotliDecoder::new(reader)),
+        _ => return Err(ApiError::unsupported_encoding(&text)),
+    };
+    Ok(Body::from_stream(ReaderStream::new(decoder)))
 }
 
 impl RequestInput {

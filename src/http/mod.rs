@@ -233,6 +233,9 @@ async fn apply_method_override(
         verb = form_urlencoded::parse(&bytes)
             .find(|(k, _)| k.eq_ignore_ascii_case(METHOD_OVERRIDE))
             .map(|(_, v)| v.into_owned());
+        // The body goes on decoded: its coding and length no longer describe it.
+        parts.headers.remove(header::CONTENT_ENCODING);
+        parts.headers.remove(header::CONTENT_LENGTH);
         req = Request::from_parts(parts, Body::from(bytes));
     }
     if let Some(verb) = verb.filter(|v| !v.trim().is_empty()) {

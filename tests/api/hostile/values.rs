@@ -144,7 +144,10 @@ async fn a_nul_in_a_credential_or_a_subscription_id_finds_nothing() {
     for user in [format!("{}\0", AGENT.email), "\0\n\0".into()] {
         let basic = format!("Basic {}", b64(&format!("{user}:{}", AGENT.password)));
         let res = app.get_session(SESSION).authorization(&basic).await;
-        res.assert_401(&status_json("Unauthorized", "Invalid BasicAuth Credentials"));
+        res.assert_401(&status_json(
+            "Unauthorized",
+            "Invalid BasicAuth Credentials",
+        ));
     }
     for path in ["/event-heartbeat?id=%00", "/event-unregister?id=a%00b"] {
         let res = app.post(path).signed_in_as(&AGENT).await;
