@@ -91,6 +91,7 @@ impl<'a> Binder<'a> {
         // A list member named again in the same source gets the values appended, as
         // ServiceStack joins repeated keys (`ids=a&ids=b` is `ids=a,b`).
         let mut lists_set: Vec<usize> = Vec::new();
+        let mut scalars_set: Vec<usize> = Vec::new();
         for (k, v) in pairs {
             let slot = self.ty.slot_by_key(&k);
             let is_list = slot.is_some_and(|s| matches!(s.member.ty, WireType::List(_)));
@@ -105,14 +106,26 @@ impl<'a> Binder<'a> {
                 );
                 continue;
             }
-            let before = slot
-                .filter(|_| is_list)
-                .map(|s| self.values[s.index].clone());
+            // So is a scalar member's (ASP.NET's collections join them, and ServiceStack binds
+            // the joined text): `consoleData=a&consoleData=b` is `a,b`, not `b` with `a` lost.
+            if let Some(slot) = slot.filter(|_| !is_list && !v.is_empty())
+                && scalars_set.contains(&slot.index)
+                && let Value::Text(text) = &mut self.values[slot.index]
+            {
+                let joined = format!("{text},{v}");
+                *text = Cow::Owned(joined);
+                continue;
+            }
+            let before = slot.map(|s| self.values[s.index].clone());
             self.set(&k, &v, overwrite);
-            if let Some(slot) = slot.filter(|_| is_list)
+            if let Some(slot) = slot
                 && before.as_ref() != Some(&self.values[slot.index])
             {
-                lists_set.push(slot.index);
+                if is_list {
+                    lists_set.push(slot.index);
+                } else {
+                    scalars_set.push(slot.index);
+                }
             }
         }
     }
@@ -485,6 +498,41 @@ mod tests {
         );
         let p: PatchSession = b.finish().unwrap();
         assert_eq!(p.console_data.as_deref(), Some("query"));
+    }
+
+    #[test]
+    fn a_key_repeated_in_one_source_joins_its_values_as_servicestack_binds_them() {
+        let mut b = Binder::empty(PatchSession::TYPE);
+        b.apply_pairs(
+            form_urlencoded::parse(b"consoleData=a&consoleData=&ConsoleData=b&sessionId=s"),
+            true,
+        );
+        let p: PatchSession = b.finish().unwrap();
+        assert_eq!(p.console_data.as_deref(), Some("a,b"));
+        // A later source still replaces the value whole (form over query on custom routes),
+        // and one that only fills gaps leaves it alone.
+        let mut b = Binder::empty(PatchSession::TYPE);
+        b.set("sessionId", "s", true);
+        b.apply_pairs(
+            form_urlencoded::parse(b"consoleData=q1&consoleData=q2"),
+            true,
+        );
+        b.apply_pairs(form_urlencoded::parse(b"consoleData=f"), true);
+        b.apply_pairs(
+            form_urlencoded::parse(b"consoleData=x&consoleData=y"),
+            false,
+        );
+        let p: PatchSession = b.finish().unwrap();
+        assert_eq!(p.console_data.as_deref(), Some("f"));
+        // Joined enum names are no enum name: refused, not the last one taken.
+        let mut b = Binder::empty(PatchSession::TYPE);
+        b.set("sessionId", "s", true);
+        b.apply_pairs(
+            form_urlencoded::parse(b"callState=Hold&callState=Ringing"),
+            true,
+        );
+        let e = b.finish::<PatchSession>().unwrap_err();
+        assert_eq!(e.errors[0].field_name, "callState");
     }
 
     #[test]
