@@ -22,7 +22,7 @@ pub async fn event_stream(State(state): State<AppState>, req: Request) -> Result
     let (principal, user) = super::http::signed_in(&state, &mut parts).await?;
     let hub = state.events.clone();
     let query = parts.uri.query().unwrap_or("");
-    let channels = super::http::allowed(&hub, &user, requested_channels(query))?;
+    let channels = super::http::allowed(&hub, &user, requested_channels(query)?)?;
     let since = last_event_id(&parts.headers, query);
 
     let id = auth::random_hex(16);
@@ -92,15 +92,16 @@ pub async fn event_stream(State(state): State<AppState>, req: Request) -> Result
         .into_response())
 }
 
-/// `?channels=a,b` and ServiceStack's older `?channel=a,b`, together.
-fn requested_channels(query: &str) -> Vec<String> {
+/// `?channels=a,b` and ServiceStack's older `?channel=a,b`, together; a name that is not UTF-8
+/// is a 400 (decoded lossily, it would name a channel nobody asked for).
+fn requested_channels(query: &str) -> Result<Vec<String>> {
     let mut out: Vec<String> = Vec::new();
-    for (k, v) in form_urlencoded::parse(query.as_bytes()) {
+    for (k, v) in crate::http::decoded_pairs(query.as_bytes(), false)? {
         if k.eq_ignore_ascii_case("channels") || k.eq_ignore_ascii_case("channel") {
             out.extend(v.split(',').filter(|c| !c.is_empty()).map(str::to_string));
         }
     }
-    out
+    Ok(out)
 }
 
 /// Where a returning client was: `Last-Event-ID` (EventSource sends it when it reconnects),

@@ -49,9 +49,10 @@ fn media_essence(content_type: &str) -> &str {
 
 /// Reads a request body, refusing it with 413 as soon as it exceeds `limit` (a declared
 /// Content-Length over the limit is refused before anything is read). A body in gzip, deflate
-/// (zlib) or br, as ServiceStack's .NET clients send one with `RequestCompressionType`, is
-/// decoded as it is read, so the limit counts decoded bytes (a small body that inflates past it
-/// is refused without being inflated further).
+/// (zlib) or br, as ServiceStack's .NET clients send one with `RequestCompressionType`, is read
+/// within the limit as it came, then decoded within it too, so neither the bytes received nor
+/// the bytes decoded are unbounded (a small body that inflates past the limit is refused
+/// without being inflated further).
 pub async fn read_body(parts: &Parts, body: Body, limit: usize) -> Result<Bytes, ApiError> {
     // hyper takes the chunked framing off and hands any other transfer coding through as if it
     // were the body; RFC 9112 answers a coding the server does not understand with 501.
@@ -70,6 +71,7 @@ pub async fn read_body(parts: &Parts, body: Body, limit: usize) -> Result<Bytes,
             ));
         }
     }
+    let coding = content_coding(parts)?;
     let declared = parts
         .headers
         .get(header::CONTENT_LENGTH)
@@ -78,26 +80,36 @@ pub async fn read_body(parts: &Parts, body: Body, limit: usize) -> Result<Bytes,
     if declared.is_some_and(|len| len > limit as u64) {
         return Err(ApiError::payload_too_large(limit));
     }
-    let body = decoded(parts, body)?;
-    axum::body::to_bytes(body, limit).await.map_err(|e| {
+    let raw = axum::body::to_bytes(body, limit).await.map_err(|e| {
         if is_length_limit(&e) {
             ApiError::payload_too_large(limit)
         } else {
             ApiError::serialization(format!("The request body could not be read: {e}"))
         }
-    })
+    })?;
+    match coding {
+        Some(coding) if !raw.is_empty() => decode(coding, &raw, limit).map(Bytes::from),
+        _ => Ok(raw),
+    }
 }
 
-/// The body decoded from its Content-Encoding (one coding, or none, or identity); another is
-/// 415, where read as it is it would fail to parse, or a plain body so labelled be taken for
-/// what it is not. Checked only when the header is there: a request without it pays nothing.
-fn decoded(parts: &Parts, body: Body) -> Result<Body, ApiError> {
-    use async_compression::tokio::bufread::{BrotliDecoder, GzipDecoder, ZlibDecoder};
-    use futures_util::TryStreamExt;
-    use tokio_util::io::{ReaderStream, StreamReader};
+/// A Content-Encoding the server decodes.
+#[derive(Debug, Clone, Copy)]
+enum Coding {
+    Gzip,
+    /// HTTP's deflate is zlib-wrapped (RFC 9110), as ServiceStack's ZLibCompressor (its deflate
+    /// on .NET 6 and later) writes it; .NET Framework's raw DeflateStream is a 400.
+    Deflate,
+    Brotli,
+}
+
+/// The body's Content-Encoding: None without one (or identity), a coding the server decodes,
+/// or 415 for any other (read as it is, such a body would fail to parse, or a plain body so
+/// labelled be taken for what it is not). A request without the header pays one lookup.
+fn content_coding(parts: &Parts) -> Result<Option<Coding>, ApiError> {
     let mut codings = parts.headers.get_all(header::CONTENT_ENCODING).iter();
     let Some(first) = codings.next() else {
-        return Ok(body);
+        return Ok(None);
     };
     let text = String::from_utf8_lossy(first.as_bytes())
         .trim()
@@ -105,19 +117,52 @@ fn decoded(parts: &Parts, body: Body) -> Result<Body, ApiError> {
     if codings.next().is_some() || text.contains(',') {
         return Err(ApiError::unsupported_encoding(&text));
     }
-    if text.is_empty() || text == "identity" {
-        return Ok(body);
+    match text.as_str() {
+        "" | "identity" => Ok(None),
+        "gzip" | "x-gzip" => Ok(Some(Coding::Gzip)),
+        "deflate" => Ok(Some(Coding::Deflate)),
+        "br" => Ok(Some(Coding::Brotli)),
+        _ => Err(ApiError::unsupported_encoding(&text)),
     }
-    let reader = StreamReader::new(body.into_data_stream().map_err(std::io::Error::other));
-    let decoder: std::pin::Pin<Box<dyn tokio::io::AsyncRead + Send>> = match text.as_str() {
-        "gzip" | "x-gzip" => Box::pin(GzipDecoder::new(reader)),
-        // HTTP's deflate is zlib-wrapped (RFC 9110), as ServiceStack's ZLibCompressor (its
-        // deflate on .NET 6 and later) writes it; .NET Framework's raw DeflateStream is a 400.
-        "deflate" => Box::pin(ZlibDecoder::new(reader)),
-        "br" => Box::pin(BrotliDecoder::new(reader)),
-        _ => return Err(ApiError::unsupported_encoding(&text)),
+}
+
+/// `raw` decoded, at most `limit` bytes of it (413 beyond), all of it: every gzip member, and
+/// nothing after the end of the stream (a body whose tail would be dropped is a 400, not a
+/// shorter body). In memory and at once: both sides are within the body limit.
+fn decode(coding: Coding, raw: &[u8], limit: usize) -> Result<Vec<u8>, ApiError> {
+    use std::io::Read;
+    let bad = |e: std::io::Error| {
+        ApiError::serialization(format!("The request body could not be decoded: {e}"))
     };
-    Ok(Body::from_stream(ReaderStream::new(decoder)))
+    let trailing = || ApiError::serialization("The request body has data after its compressed end");
+    let mut out = Vec::new();
+    let bound = limit as u64 + 1;
+    match coding {
+        Coding::Gzip => {
+            let mut d = flate2::bufread::MultiGzDecoder::new(raw);
+            d.by_ref().take(bound).read_to_end(&mut out).map_err(bad)?;
+        }
+        Coding::Deflate => {
+            let mut d = flate2::bufread::ZlibDecoder::new(raw);
+            d.by_ref().take(bound).read_to_end(&mut out).map_err(bad)?;
+            if out.len() <= limit && !d.into_inner().is_empty() {
+                return Err(trailing());
+            }
+        }
+        Coding::Brotli => {
+            // The reader's buffer holds the whole body, so it sees any byte after the end;
+            // it says so on the read after the one that ends the output.
+            let mut d = brotli::Decompressor::new(raw, raw.len());
+            d.by_ref().take(bound).read_to_end(&mut out).map_err(bad)?;
+            if out.len() <= limit && d.read(&mut [0; 1]).map_err(|_| trailing())? > 0 {
+                return Err(trailing());
+            }
+        }
+    }
+    if out.len() > limit {
+        return Err(ApiError::payload_too_large(limit));
+    }
+    Ok(out)
 }
 
 impl RequestInput {
@@ -209,15 +254,33 @@ fn invalid_utf8(name: &str) -> ApiError {
     )
 }
 
-/// Whether a Content-Type's charset is ISO-8859-1 (or a name of it).
-fn declares_latin1(content_type: &str) -> bool {
-    content_type.split(';').skip(1).any(|param| {
-        let (k, v) = param.split_once('=').unwrap_or((param, ""));
-        k.trim().eq_ignore_ascii_case("charset")
-            && ["iso-8859-1", "latin1", "iso_8859-1", "l1"]
-                .iter()
-                .any(|n| v.trim().trim_matches('"').eq_ignore_ascii_case(n))
-    })
+/// Whether text declared with this Content-Type is ISO-8859-1 (false: UTF-8, declared or not);
+/// any other charset is 415, where decoding it as either would alter the text.
+fn is_latin1(content_type: &str) -> Result<bool, ApiError> {
+    let declared = content_type.split(';').skip(1).find_map(|param| {
+        let (k, v) = param.split_once('=')?;
+        k.trim()
+            .eq_ignore_ascii_case("charset")
+            .then(|| v.trim().trim_matches('"').to_ascii_lowercase())
+    });
+    match declared.as_deref() {
+        None | Some("utf-8" | "utf8") => Ok(false),
+        Some("iso-8859-1" | "latin1" | "iso_8859-1" | "l1") => Ok(true),
+        Some(other) => Err(ApiError::new(
+            axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UnsupportedMediaType",
+            format!("The charset '{other}' is not supported; use utf-8 or iso-8859-1"),
+        )),
+    }
+}
+
+/// Text in UTF-8 or ISO-8859-1 (every byte its own character), strictly: what is not UTF-8 is
+/// a 400 naming the field.
+fn text_of(bytes: Vec<u8>, latin1: bool, field: &str) -> Result<String, ApiError> {
+    if latin1 {
+        return Ok(bytes.iter().map(|&b| char::from(b)).collect());
+    }
+    String::from_utf8(bytes).map_err(|_| invalid_utf8(field))
 }
 
 fn pairs(pairs: &[(String, String)]) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, str>)> {
@@ -244,7 +307,7 @@ async fn body_kind(content_type: &str, body: &Bytes) -> Result<BodyKind, ApiErro
         return Ok(BodyKind::Structured(format));
     }
     if is_urlencoded_form(content_type) {
-        let pairs = decoded_pairs(body, declares_latin1(content_type))?;
+        let pairs = decoded_pairs(body, is_latin1(content_type)?)?;
         return Ok(BodyKind::Form(pairs));
     }
     if media_essence(content_type).eq_ignore_ascii_case("multipart/form-data") {
@@ -277,18 +340,15 @@ async fn multipart_fields(
             continue;
         }
         let name = field.name().unwrap_or_default().to_string();
-        // A part that declares its charset is decoded from it; any other must be UTF-8 (multer's
-        // `text` would put U+FFFD in place of what is not, and the altered value be stored).
-        let declared = field
-            .content_type()
-            .and_then(|m| m.get_param(mime::CHARSET))
-            .is_some_and(|c| c != mime::UTF_8);
-        let value = if declared {
-            field.text().await.map_err(bad)?
-        } else {
-            String::from_utf8(field.bytes().await.map_err(bad)?.to_vec())
-                .map_err(|_| invalid_utf8(&name))?
-        };
+        // Read as a form's text is (multer's `text` would put U+FFFD in place of what is not
+        // its charset, or guess another from a BOM, and the altered value be stored).
+        let latin1 = is_latin1(
+            &field
+                .content_type()
+                .map(|m| m.to_string())
+                .unwrap_or_default(),
+        )?;
+        let value = text_of(field.bytes().await.map_err(bad)?.to_vec(), latin1, &name)?;
         pairs.push((name, value));
         check_field_count(pairs.len())?;
     }

@@ -11,7 +11,7 @@ mod observe;
 pub mod rejected;
 mod routes;
 
-pub use input::{Binding, RequestInput};
+pub use input::{Binding, RequestInput, decoded_pairs};
 
 use crate::AppState;
 use crate::error::ApiError;

@@ -200,6 +200,21 @@ fn refuse_cross_site(headers: &HeaderMap, allowed: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// Whether the Referer's origin (scheme, host and port) is one of the allowed origins.
+fn referred_by_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
+    let Some(referer) = headers.get(header::REFERER).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let Some((scheme, rest)) = referer.split_once("://") else {
+        return false;
+    };
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let origin = format!("{scheme}://{host}");
+    allowed
+        .iter()
+        .any(|a| a.trim_end_matches('/').eq_ignore_ascii_case(&origin))
+}
+
 pub async fn not_found(method: Method, uri: axum::http::Uri) -> ApiError {
     ApiError::not_found(format!(
         "Handler for Request not found: {method} {}",
@@ -251,10 +266,15 @@ async fn run_authenticate(
         }
         AuthAction::Logout => {
             // Another site's link would end the visitor's login (the Lax cookies go along on a
-            // top-level navigation): refused like a cross-site login.
-            refuse_cross_site(&parts.headers, &state.config.cors_origins).map_err(|_| {
-                ApiError::forbidden("Cross-site logouts are refused (origin not allowed)")
-            })?;
+            // top-level navigation): refused like a cross-site login, unless it comes from an
+            // allowed origin (a navigation carries no Origin; its Referer names the page).
+            if refuse_cross_site(&parts.headers, &state.config.cors_origins).is_err()
+                && !referred_by_allowed(&parts.headers, &state.config.cors_origins)
+            {
+                return Err(ApiError::forbidden(
+                    "Cross-site logouts are refused (origin not allowed)",
+                ));
+            }
             let session = auth::login_session_id(&parts);
             let answer = login::logout(state, session.as_deref()).await?;
             let mut res = wire::respond(format, &answer)?;

@@ -114,8 +114,36 @@ async fn a_cross_site_logout_is_refused_and_the_login_stays() {
         )
     );
     assert_eq!(status().await.status, 200, "the login survived");
-    assert_eq!(logout("same-origin").await.status, 200);
-    assert_eq!(status().await.status, 401, "a same-origin logout ends it");
+    // A link from another, not allowed, page is refused too; one from an allowed origin's page
+    // (a navigation has no Origin, its Referer names the page) ends the login.
+    let foreign = logout("cross-site")
+        .header("Referer", "https://evil.example/page")
+        .await;
+    assert_eq!(foreign.status, 403);
+    let allowed = logout("cross-site")
+        .header("Referer", &format!("{ALLOWED}/account?x=1"))
+        .await;
+    assert_eq!(allowed.status, 200, "{}", allowed.text);
+    assert_eq!(
+        status().await.status,
+        401,
+        "a logout from an allowed page ends it"
+    );
+}
+
+/// A same-origin logout ends the login.
+#[tokio::test]
+async fn a_same_origin_logout_ends_the_login() {
+    let app = app().await;
+    let cookie = format!("ss-id={}", login(&app).await);
+    let res = app
+        .get("/auth/logout")
+        .header("Cookie", &cookie)
+        .header("Sec-Fetch-Site", "same-origin")
+        .await;
+    assert_eq!(res.status, 200);
+    let after = app.get_session(SESSION).header("Cookie", &cookie).await;
+    assert_eq!(after.status, 401);
 }
 
 #[tokio::test]

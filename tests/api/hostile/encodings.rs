@@ -275,3 +275,122 @@ async fn a_compressed_body_is_bounded_decoded_and_a_corrupt_one_refused() {
     assert_eq!(stored(app.pool(), SESSION).await["consoleData"], ORIG);
     assert_intact(&app, 1).await;
 }
+
+/// Every gzip member is decoded (as .NET's GZipStream and Python's gzip read them), and a body
+/// with bytes after its compressed end is a 400, not a shorter body; an empty body labelled
+/// with a coding is an empty body. Found by a review: only the first member was read, and the
+/// rest dropped without a word.
+#[tokio::test]
+async fn a_compressed_body_is_decoded_whole_or_refused() {
+    use std::io::Write;
+    let app = world().await;
+    let path = format!("/sessions/{SESSION}");
+    let mut two = gzip(b"consoleData=first");
+    two.extend(gzip(b"&callState=Hold"));
+    let res = app
+        .request(Method::PATCH, &path)
+        .header("Content-Encoding", "gzip")
+        .body(FORM, two)
+        .signed_in_as(&AGENT)
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    let s = stored(app.pool(), SESSION).await;
+    assert_eq!(
+        (&s["consoleData"], &s["callState"]),
+        (&json!("first"), &json!("Hold"))
+    );
+
+    let json_body = br#"{"consoleData":"tail"}"#;
+    let mut zlib = {
+        let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(json_body).unwrap();
+        e.finish().unwrap()
+    };
+    zlib.extend_from_slice(b"junk");
+    let mut br = Vec::new();
+    brotli::BrotliCompress(&mut &json_body[..], &mut br, &Default::default()).unwrap();
+    br.extend_from_slice(b"junk");
+    let mut gz = gzip(json_body);
+    gz.extend_from_slice(b"junk");
+    for (coding, body) in [("deflate", zlib), ("br", br), ("gzip", gz)] {
+        let res = app
+            .request(Method::PATCH, &path)
+            .header("Content-Encoding", coding)
+            .body("application/json", body)
+            .signed_in_as(&AGENT)
+            .await;
+        assert_refused(&res, 400, coding);
+    }
+    assert_eq!(stored(app.pool(), SESSION).await["consoleData"], "first");
+
+    let res = app
+        .get(&path)
+        .header("Content-Encoding", "gzip")
+        .signed_in_as(&AGENT)
+        .await;
+    assert_eq!(res.status, 200, "an empty gzip body: {}", res.text);
+    assert_intact(&app, 1).await;
+}
+
+/// A compressed body is bounded as it arrives, not only once decoded: a chunked body (no
+/// Content-Length to refuse up front) of more than the limit in bytes that decode to nothing
+/// is a 413, where it used to be read until the request's time limit.
+#[tokio::test]
+async fn a_chunked_compressed_body_over_the_limit_is_413() {
+    let app = world().await;
+    let limit = crate::helpers::internals::limits::max_body_bytes();
+    // A gzip header with a file name that never ends: no output at all.
+    let mut junk = vec![0x1f, 0x8b, 0x08, 0x08, 0, 0, 0, 0, 0, 0x03];
+    junk.resize(limit + 4096, b'a');
+    let chunk = format!(
+        "{:x}\r\n{}\r\n0\r\n\r\n",
+        junk.len(),
+        String::from_utf8_lossy(&junk)
+    );
+    let raw = raw_request(
+        &app,
+        &format!(
+            "PATCH /sessions/{SESSION} HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {}\r\n\
+             Content-Type: application/json\r\nContent-Encoding: gzip\r\n\
+             Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n{chunk}",
+            base64_basic()
+        ),
+    )
+    .await;
+    assert!(
+        raw.starts_with("HTTP/1.1 413 "),
+        "{}",
+        &raw[..raw.len().min(300)]
+    );
+    assert_intact(&app, 1).await;
+}
+
+/// A multipart part is read in the charset it declares, strictly: one that is not UTF-8 or
+/// ISO-8859-1 is a 415, and bytes that are not its UTF-8 a 400 (multer's own decoding put
+/// U+FFFD in their place, or guessed the charset from a BOM).
+#[tokio::test]
+async fn a_multipart_part_is_read_strictly_in_its_declared_charset() {
+    let app = world().await;
+    let path = format!("/sessions/{SESSION}");
+    for (headers, status) in [
+        ("Content-Type: text/plain; charset=utf8\r\n", 400),
+        ("Content-Type: text/plain; charset=bogus\r\n", 415),
+    ] {
+        let (ct, body) = multipart(headers, b"ab\xff\x80cd");
+        let res = app
+            .request(Method::PATCH, &path)
+            .body(&ct, body)
+            .signed_in_as(&AGENT)
+            .await;
+        assert_refused(&res, status, headers);
+    }
+    // 0x80 in ISO-8859-1 is U+0080 (as .NET reads Latin-1), not windows-1252's euro sign.
+    let (ct, body) = multipart("Content-Type: text/plain; charset=ISO-8859-1\r\n", b"x\x80");
+    let res = app
+        .request(Method::PATCH, &path)
+        .body(&ct, body)
+        .signed_in_as(&AGENT)
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    assert_eq!(stored(app.pool(), SESSION).await["consoleData"], "x\u{80}");
+}

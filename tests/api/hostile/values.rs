@@ -149,6 +149,13 @@ async fn a_nul_in_a_credential_or_a_subscription_id_finds_nothing() {
             "Invalid BasicAuth Credentials",
         ));
     }
+    // A channel name that is not UTF-8 is refused, not subscribed to with U+FFFD in it.
+    let res = app
+        .get("/event-stream?channels=a%FF")
+        .signed_in_as(&AGENT)
+        .await;
+    assert_eq!(res.status, 400, "{}", res.text);
+    assert_eq!(res.error_code(), "SerializationException");
     for path in ["/event-heartbeat?id=%00", "/event-unregister?id=a%00b"] {
         let res = app.post(path).signed_in_as(&AGENT).await;
         assert_eq!(res.status, 404, "{path}: {}", res.text);
