@@ -92,6 +92,8 @@ pub(super) struct Document<'a> {
     pending_close: bool,
     /// Nothing read yet: the only place an XML declaration may appear.
     at_start: bool,
+    /// The whole body (an ASCII body reads alike in any ASCII-compatible encoding it declares).
+    text: &'a str,
 }
 
 impl<'a> Document<'a> {
@@ -121,6 +123,7 @@ impl<'a> Document<'a> {
             depth: 0,
             pending_close: false,
             at_start: true,
+            text,
         };
         loop {
             match doc.next_node()? {
@@ -271,7 +274,20 @@ impl<'a> Document<'a> {
                 Event::CData(cdata) => Ok(Node::Text(cdata.xml10_content())),
                 Event::GeneralRef(reference) => Ok(Node::Text(resolve_reference(&reference)?)),
                 Event::Comment(_) => continue,
-                Event::Decl(_) if at_start => continue,
+                // The body is read as UTF-8 (checked before parsing). A declaration naming
+                // another encoding that would read it differently says the bytes are not what
+                // they are (.NET decodes them as declared, into other text, or fails: UTF-16
+                // without its byte order mark); an ASCII body reads alike in an
+                // ASCII-compatible single-byte encoding.
+                Event::Decl(decl) if at_start => match decl.encoding() {
+                    Some(Ok(name)) if !declares_as_read(&name, || self.text.is_ascii()) => {
+                        Err(XmlError::Malformed(format!(
+                            "the declaration names the encoding '{name}'; send UTF-8"
+                        )))
+                    }
+                    Some(Err(e)) => Err(XmlError::Malformed(e.to_string())),
+                    _ => continue,
+                },
                 Event::Decl(_) => Err(XmlError::MisplacedDeclaration),
                 Event::PI(pi) => Err(XmlError::ProcessingInstruction(
                     truncate(pi.target(), 50).into_owned(),
@@ -328,7 +344,16 @@ impl<'a> Document<'a> {
             let (ns, local) = self.reader.resolver().resolve_attribute(attr.key);
             let ns = namespace_name(ns)?;
             if ns == NS_XSI && local.into_inner() == "nil" {
-                nil = matches!(value.trim_matches(is_xml_whitespace_char), "true" | "1");
+                // xs:boolean, as .NET reads it: anything else is no value, not "not nil".
+                nil = match value.trim_matches(is_xml_whitespace_char) {
+                    "true" | "1" => true,
+                    "false" | "0" => false,
+                    other => {
+                        return Err(XmlError::Malformed(format!(
+                            "xsi:nil must be true or false, not '{other}'"
+                        )));
+                    }
+                };
             }
         }
         Ok(nil)
@@ -370,6 +395,27 @@ impl<'a> Document<'a> {
 
 /// The URI a resolved name is in: "" for none, an error for an undeclared prefix (which
 /// includes one undeclared with `xmlns:p=""`, refused anyway where it is declared).
+/// Whether a body read as UTF-8 (`ascii`: whether all of it is ASCII, asked only when it
+/// matters) is what declaring `encoding` says.
+fn declares_as_read(encoding: &str, ascii: impl FnOnce() -> bool) -> bool {
+    let is = |names: &[&str]| {
+        names
+            .iter()
+            .any(|n| encoding.trim().eq_ignore_ascii_case(n))
+    };
+    if is(&["utf-8", "utf8"]) {
+        return true;
+    }
+    is(&[
+        "us-ascii",
+        "ascii",
+        "iso-8859-1",
+        "latin1",
+        "windows-1252",
+        "cp1252",
+    ]) && ascii()
+}
+
 fn namespace_name(result: ResolveResult<'_>) -> Result<&str, XmlError> {
     match result {
         ResolveResult::Bound(Namespace(uri)) => Ok(uri),

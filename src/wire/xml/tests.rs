@@ -456,6 +456,51 @@ fn nil_is_recognised_by_namespace_not_by_prefix() {
 }
 
 #[test]
+fn nil_is_an_xs_boolean_and_anything_else_is_refused() {
+    let body = patch(
+        r#"<SessionId>s1</SessionId><ConsoleData i:nil=" false ">kept</ConsoleData><CallState i:nil="0">Hold</CallState>"#,
+    );
+    assert_eq!(
+        read_patch(&body).unwrap(),
+        vec![some("s1"), some("kept"), some("Hold"), None, None]
+    );
+    // It used to be "not nil", the element's value taken, where .NET refuses the document.
+    for value in ["maybe", "TRUE", "yes", ""] {
+        let body = patch(&format!(
+            r#"<SessionId>s1</SessionId><ConsoleData i:nil="{value}">x</ConsoleData>"#
+        ));
+        assert!(
+            matches!(read_patch(&body), Err(XmlError::Malformed(m)) if m.contains("xsi:nil")),
+            "{value}"
+        );
+    }
+}
+
+#[test]
+fn a_declared_encoding_that_reads_the_body_otherwise_is_refused() {
+    let decl = |enc: &str, text: &str| {
+        let body = String::from_utf8(patch(&format!("<SessionId>{text}</SessionId>"))).unwrap();
+        format!(r#"<?xml version="1.0" encoding="{enc}"?>{body}"#).into_bytes()
+    };
+    for (enc, text) in [
+        ("utf-8", "é"),
+        ("UTF-8", "a"),
+        ("us-ascii", "a"),
+        ("ISO-8859-1", "a"),
+    ] {
+        assert!(read_patch(&decl(enc, text)).is_ok(), "{enc} {text}");
+    }
+    // UTF-16 without its byte order mark (.NET fails), Latin-1 over UTF-8 bytes (other text in
+    // .NET), an encoding nobody knows.
+    for (enc, text) in [("utf-16", "a"), ("ISO-8859-1", "é"), ("ebcdic-x", "a")] {
+        assert!(
+            matches!(read_patch(&decl(enc, text)), Err(XmlError::Malformed(m)) if m.contains("encoding")),
+            "{enc} {text}"
+        );
+    }
+}
+
+#[test]
 fn unknown_elements_are_skipped_with_their_subtree() {
     let body = patch(
         r#"<Unknown><SessionId>wrong</SessionId><Deeper><X i:nil="true"/></Deeper></Unknown><sessionId>wrong case</sessionId><SessionId xmlns="urn:elsewhere">wrong namespace</SessionId><SessionId>right</SessionId><Empty/>"#,
