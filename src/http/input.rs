@@ -219,17 +219,11 @@ pub fn decoded_pairs(input: &[u8], latin1: bool) -> Result<Vec<(String, String)>
             .iter()
             .map(|&b| if b == b'+' { b' ' } else { b })
             .collect();
-        let bytes: Vec<u8> = percent_encoding::percent_decode(&plus).collect();
-        if latin1 {
-            return Ok(bytes.iter().map(|&b| char::from(b)).collect());
-        }
-        String::from_utf8(bytes).map_err(|e| {
-            let name = field.map_or_else(
-                || String::from_utf8_lossy(e.as_bytes()).into_owned(),
-                str::to_owned,
-            );
-            invalid_utf8(&name)
-        })
+        text_of(
+            percent_encoding::percent_decode(&plus).collect(),
+            latin1,
+            field,
+        )
     };
     let mut pairs = Vec::new();
     for piece in input.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
@@ -275,12 +269,18 @@ fn is_latin1(content_type: &str) -> Result<bool, ApiError> {
 }
 
 /// Text in UTF-8 or ISO-8859-1 (every byte its own character), strictly: what is not UTF-8 is
-/// a 400 naming the field.
-fn text_of(bytes: Vec<u8>, latin1: bool, field: &str) -> Result<String, ApiError> {
+/// a 400 naming the field (a field's name itself, when `field` is None, named as it reads).
+fn text_of(bytes: Vec<u8>, latin1: bool, field: Option<&str>) -> Result<String, ApiError> {
     if latin1 {
         return Ok(bytes.iter().map(|&b| char::from(b)).collect());
     }
-    String::from_utf8(bytes).map_err(|_| invalid_utf8(field))
+    String::from_utf8(bytes).map_err(|e| {
+        let name = field.map_or_else(
+            || String::from_utf8_lossy(e.as_bytes()).into_owned(),
+            str::to_owned,
+        );
+        invalid_utf8(&name)
+    })
 }
 
 fn pairs(pairs: &[(String, String)]) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, str>)> {
@@ -348,7 +348,11 @@ async fn multipart_fields(
                 .map(|m| m.to_string())
                 .unwrap_or_default(),
         )?;
-        let value = text_of(field.bytes().await.map_err(bad)?.to_vec(), latin1, &name)?;
+        let value = text_of(
+            field.bytes().await.map_err(bad)?.to_vec(),
+            latin1,
+            Some(&name),
+        )?;
         pairs.push((name, value));
         check_field_count(pairs.len())?;
     }

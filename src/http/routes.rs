@@ -178,8 +178,7 @@ fn respond_stored(
 fn refuse_cross_site(headers: &HeaderMap, allowed: &[String]) -> Result<()> {
     let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let origin = text("origin").map(|o| o.trim_end_matches('/'));
-    let allowed_origin =
-        origin.is_some_and(|o| allowed.iter().any(|a| a.trim_end_matches('/') == o));
+    let allowed_origin = origin.is_some_and(|o| is_allowed(o, allowed));
     let same_origin = match (origin, text("host")) {
         (Some(o), Some(host)) => o
             .split_once("://")
@@ -209,10 +208,13 @@ fn referred_by_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
         return false;
     };
     let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let origin = format!("{scheme}://{host}");
-    allowed
-        .iter()
-        .any(|a| a.trim_end_matches('/').eq_ignore_ascii_case(&origin))
+    is_allowed(&format!("{scheme}://{host}"), allowed)
+}
+
+/// Whether `origin` is one of the allowed origins (a trailing slash on either ignored).
+fn is_allowed(origin: &str, allowed: &[String]) -> bool {
+    let origin = origin.trim_end_matches('/');
+    allowed.iter().any(|a| a.trim_end_matches('/') == origin)
 }
 
 pub async fn not_found(method: Method, uri: axum::http::Uri) -> ApiError {

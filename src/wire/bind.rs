@@ -88,45 +88,31 @@ impl<'a> Binder<'a> {
         pairs: impl IntoIterator<Item = (Cow<'p, str>, Cow<'p, str>)>,
         overwrite: bool,
     ) {
-        // A list member named again in the same source gets the values appended, as
-        // ServiceStack joins repeated keys (`ids=a&ids=b` is `ids=a,b`).
-        let mut lists_set: Vec<usize> = Vec::new();
-        let mut scalars_set: Vec<usize> = Vec::new();
+        // A member named again in the same source gets the value appended, as ServiceStack
+        // binds ASP.NET's collections, which join repeated keys: a list's items
+        // (`ids=a&ids=b` is `ids=a,b`), a scalar's text (`consoleData=a&consoleData=b` is
+        // `a,b`, not `b` with `a` lost).
+        let mut named: Vec<usize> = Vec::new();
         for (k, v) in pairs {
-            let slot = self.ty.slot_by_key(&k);
-            let is_list = slot.is_some_and(|s| matches!(s.member.ty, WireType::List(_)));
-            if let Some(slot) = slot.filter(|_| is_list && !v.is_empty())
-                && lists_set.contains(&slot.index)
-                && let Value::List(items) = &mut self.values[slot.index]
-            {
-                items.extend(
-                    strip_jsv_list(&v)
-                        .split(',')
-                        .map(|i| Value::Text(Cow::Owned(i.to_owned()))),
-                );
+            let Some(slot) = self.ty.slot_by_key(&k).filter(|_| !v.is_empty()) else {
                 continue;
-            }
-            // So is a scalar member's (ASP.NET's collections join them, and ServiceStack binds
-            // the joined text): `consoleData=a&consoleData=b` is `a,b`, not `b` with `a` lost.
-            if let Some(slot) = slot.filter(|_| !is_list && !v.is_empty())
-                && scalars_set.contains(&slot.index)
-                && let Value::Text(text) = &mut self.values[slot.index]
-            {
-                let joined = format!("{text},{v}");
-                *text = Cow::Owned(joined);
-                continue;
-            }
-            let before = slot.map(|s| self.values[s.index].clone());
-            self.set(&k, &v, overwrite);
-            if let Some(slot) = slot
-                && before.as_ref() != Some(&self.values[slot.index])
-            {
-                if is_list {
-                    lists_set.push(slot.index);
-                } else {
-                    scalars_set.push(slot.index);
+            };
+            if named.contains(&slot.index) {
+                match &mut self.values[slot.index] {
+                    Value::List(items) => items.extend(
+                        strip_jsv_list(&v)
+                            .split(',')
+                            .map(|i| Value::Text(Cow::Owned(i.to_owned()))),
+                    ),
+                    Value::Text(text) => *text = Cow::Owned(format!("{text},{v}")),
+                    _ => {}
                 }
+                continue;
             }
+            if overwrite || self.values[slot.index].is_null() {
+                named.push(slot.index);
+            }
+            self.set(&k, &v, overwrite);
         }
     }
 
