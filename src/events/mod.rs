@@ -30,12 +30,15 @@ mod stream;
 
 pub use http::{predefined, routes};
 
-use crate::storage::events::{self as store, EVENTS_CHANNEL, Event, Kind, PULSE_CHANNEL};
+use crate::storage::events::{
+    self as store, EVENTS_CHANNEL, Event, Kind, PULSE_CHANNEL, QUIET_CHANNEL,
+};
 use bytes::Bytes;
-use sqlx::PgPool;
 use sqlx::postgres::PgListener;
+use sqlx::{ConnectOptions, Connection, PgConnection, PgPool};
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
@@ -190,6 +193,12 @@ pub struct Hub {
     state: Mutex<State>,
     ready: watch::Sender<bool>,
     stop: watch::Sender<bool>,
+    /// The listener is connected, so this instance hears a renewal asking for the quiet lock.
+    hearing: AtomicBool,
+    /// The connection holding the quiet lock (migration 0010) while this instance has no
+    /// stream and the feed's lease is over: writes then decide not to log from two lock
+    /// calls. Let go when a renewal asks for it ([`QUIET_CHANNEL`]) or the listener is lost.
+    quiet: tokio::sync::Mutex<Option<PgConnection>>,
 }
 
 impl Hub {
@@ -212,6 +221,8 @@ impl Hub {
             }),
             ready: watch::channel(false).0,
             stop: watch::channel(false).0,
+            hearing: AtomicBool::new(false),
+            quiet: tokio::sync::Mutex::new(None),
         }
     }
 
@@ -354,9 +365,15 @@ impl Hub {
                     n = listener.try_recv() => Woke::Heard(n),
                 };
                 match woke {
-                    Woke::Stop => return,
+                    Woke::Stop => {
+                        self.end_quiet().await;
+                        return;
+                    }
                     Woke::Heard(Ok(Some(n))) if n.channel() == PULSE_CHANNEL => {
                         self.pulse(n.payload())
+                    }
+                    Woke::Heard(Ok(Some(n))) if n.channel() == QUIET_CHANNEL => {
+                        self.end_quiet().await
                     }
                     Woke::Tick => self.catch_up().await,
                     // No stream here: nothing to read (the next stream starts at a settled
@@ -384,6 +401,9 @@ impl Hub {
                     }
                     Woke::Heard(Err(e)) => {
                         tracing::warn!(cause = %e, "event feed lost its PostgreSQL connection");
+                        // Deaf, it would keep the quiet lock from a renewal.
+                        self.hearing.store(false, Ordering::Relaxed);
+                        self.end_quiet().await;
                         break;
                     }
                 }
@@ -404,7 +424,10 @@ impl Hub {
     async fn connect(&self) -> Result<PgListener, sqlx::Error> {
         let mut listener = PgListener::connect_with(&self.listen).await?;
         listener.ignore_pool_close_event(true);
-        listener.listen_all([EVENTS_CHANNEL, PULSE_CHANNEL]).await?;
+        listener
+            .listen_all([EVENTS_CHANNEL, PULSE_CHANNEL, QUIET_CHANNEL])
+            .await?;
+        self.hearing.store(true, Ordering::Relaxed);
         if self.state().cursor.is_none() {
             let head = self.settled_head().await?;
             self.state().cursor.get_or_insert(head);
@@ -623,7 +646,7 @@ impl Hub {
             // held up for longer than it lasts) may have let writes go unlogged: the streams
             // end, and their clients come back to a reset (the renewal moved the horizon).
             let mut tx = self.pool().begin().await?;
-            let lapsed = store::listen(&mut tx, self.settings.lease()).await?;
+            let lapsed = store::listen(self.pool(), &mut tx, self.settings.lease()).await?;
             tx.commit().await?;
             if lapsed {
                 tracing::warn!(
@@ -641,6 +664,9 @@ impl Hub {
                 store::unregister(self.pool(), &id).await?;
             }
         }
+        if self.state().streams.is_empty() {
+            self.keep_quiet().await?;
+        }
         // Batches until one comes back short or a second is spent: the log grows by every
         // write, and one small batch per tick would fall behind a busy server.
         let budget = tokio::time::Instant::now() + Duration::from_secs(1);
@@ -649,6 +675,36 @@ impl Hub {
             && tokio::time::Instant::now() < budget
         {}
         Ok(())
+    }
+}
+
+impl Hub {
+    /// Takes the quiet lock once the lease is over, if this instance hears renewals and no
+    /// other instance holds it (`store::hold_quiet`).
+    async fn keep_quiet(&self) -> Result<(), sqlx::Error> {
+        let mut quiet = self.quiet.lock().await;
+        if quiet.is_some() || !self.hearing.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let mut conn = self.pool().connect_options().connect().await?;
+        if store::hold_quiet(&mut conn).await? {
+            tracing::debug!("the event feed is quiet: nobody listens");
+            *quiet = Some(conn);
+        } else {
+            let _ = conn.close().await;
+        }
+        Ok(())
+    }
+
+    /// Lets the quiet lock go, if this instance holds it (closing its connection would too).
+    async fn end_quiet(&self) {
+        let Some(mut conn) = self.quiet.lock().await.take() else {
+            return;
+        };
+        if let Err(e) = store::release_quiet(&mut conn).await {
+            tracing::debug!(cause = %e, "letting the quiet lock go failed; closing its connection");
+        }
+        let _ = conn.close().await;
     }
 }
 

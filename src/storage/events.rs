@@ -6,7 +6,7 @@
 use super::auth::{Credential, CredentialKind};
 use super::sessions::LoggedSession;
 use sqlx::postgres::PgRow;
-use sqlx::{PgConnection, PgPool, Row};
+use sqlx::{Connection, PgConnection, PgPool, Row};
 use std::sync::LazyLock;
 use std::time::Duration;
 
@@ -271,7 +271,7 @@ pub async fn subscribe(
     if held >= max_per_user {
         return Ok(Err(Refused::TooMany));
     }
-    listen(&mut tx, keep).await?;
+    listen(pool, &mut tx, keep).await?;
     sqlx::query(
         "WITH added AS (
             INSERT INTO event_subscriptions (id, user_id, user_name, display_name,
@@ -300,17 +300,62 @@ pub async fn subscribe(
 /// constant migration 0009's triggers take.
 pub const FEED_LOCK: i64 = -7903422596081875140;
 
+/// The advisory lock a quiet instance holds while the lease is over (migration 0010):
+/// `hashtextextended('voice_api.feed.quiet', 0)`.
+pub const QUIET_LOCK: i64 = 7558824018757872809;
+
+/// Where a renewal asks the instance holding [`QUIET_LOCK`] to let it go.
+pub const QUIET_CHANNEL: &str = "voice_api_quiet";
+
+/// How long a renewal of a lapsed lease waits for the quiet lock and then for the writes in
+/// progress that did not log; past it the renewal fails (the subscription is answered 503).
+const RENEWAL_LOCK_TIMEOUT: &str = "5s";
+
+/// Takes [`QUIET_LOCK`] for `conn`'s session if the lease is over and nobody renews it;
+/// answers whether `conn` now holds it. Under the lease row's lock, which a renewal holds from
+/// its judgement to its commit: a renewal either committed before (the lease is not over) or
+/// comes after, and then asks for the lock ([`listen`]).
+pub async fn hold_quiet(conn: &mut PgConnection) -> Result<bool, sqlx::Error> {
+    let mut tx = conn.begin().await?;
+    let listened: bool =
+        sqlx::query_scalar("SELECT listened_until > now() FROM event_log_horizon FOR UPDATE")
+            .fetch_one(&mut *tx)
+            .await?;
+    let held = !listened
+        && sqlx::query_scalar::<_, bool>("SELECT pg_try_advisory_lock($1)")
+            .bind(QUIET_LOCK)
+            .fetch_one(&mut *tx)
+            .await?;
+    tx.commit().await?;
+    Ok(held)
+}
+
+/// Lets [`QUIET_LOCK`] go (held by `conn`'s session through [`hold_quiet`]).
+pub async fn release_quiet(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_unlock($1)")
+        .bind(QUIET_LOCK)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Renews the feed's lease (migration 0009) for `keep` from now, in the caller's transaction;
-/// answers whether it had run out. Renewing a lease that had run out waits for every write that
-/// decided not to log (the lock), and moves the horizon past every id so far, so a client
-/// resuming from before is told to reload.
+/// answers whether it had run out. Renewing a lease that had run out takes the quiet lock
+/// (migration 0010; its holder is asked through `pool` to let it go) and then waits for every
+/// write that decided not to log (the feed's lock), each for at most
+/// [`RENEWAL_LOCK_TIMEOUT`], and moves the horizon past every id so far, so a client resuming
+/// from before is told to reload.
 ///
 /// The horizon row is locked first, so the lease is judged once, on its latest value, and the
 /// renewal follows that judgement (a renewal read before a concurrent change, then applied on
 /// top of it, would miss that the lease had run out). It is judged by the clock, not the
 /// transaction's start, with a margin ([`listen_margin`]): a lease that runs out while this
 /// transaction is under way, letting a write go unlogged, counts as run out already.
-pub async fn listen(conn: &mut PgConnection, keep: Duration) -> Result<bool, sqlx::Error> {
+pub async fn listen(
+    pool: &PgPool,
+    conn: &mut PgConnection,
+    keep: Duration,
+) -> Result<bool, sqlx::Error> {
     let margin = listen_margin(keep).as_secs_f64();
     let listened: bool = sqlx::query_scalar(
         "SELECT listened_until > clock_timestamp() + make_interval(secs => $1) \
@@ -320,10 +365,21 @@ pub async fn listen(conn: &mut PgConnection, keep: Duration) -> Result<bool, sql
     .fetch_one(&mut *conn)
     .await?;
     if !listened {
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(FEED_LOCK)
+        // From another connection, so it is heard now, not at this transaction's commit.
+        sqlx::query("SELECT pg_notify($1, '')")
+            .bind(QUIET_CHANNEL)
+            .execute(pool)
+            .await?;
+        sqlx::query("SELECT set_config('lock_timeout', $1, true)")
+            .bind(RENEWAL_LOCK_TIMEOUT)
             .execute(&mut *conn)
             .await?;
+        for lock in [QUIET_LOCK, FEED_LOCK] {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(lock)
+                .execute(&mut *conn)
+                .await?;
+        }
     }
     sqlx::query(
         "UPDATE event_log_horizon SET

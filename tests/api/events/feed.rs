@@ -3,16 +3,6 @@
 use super::*;
 use serde_json::json;
 
-/// PATCHes SESSION as ADA on `app` and answers the whole SessionInfo it returned.
-async fn patch_as_ada(app: &TestApp, console: &str) -> Value {
-    let res = app
-        .patch_session(SESSION, &json!({ "consoleData": console }))
-        .signed_in_as(&ADA)
-        .await;
-    assert_eq!(res.status, 200, "{}", res.text);
-    res.json()
-}
-
 #[tokio::test]
 async fn a_patch_on_one_instance_reaches_a_subscriber_of_another_as_the_whole_session() {
     let (_db, a, b, users) = two_instances(feed_config()).await;
@@ -824,49 +814,12 @@ async fn nothing_is_logged_while_nobody_listens_and_a_subscriber_waits_for_an_un
         "migration 0009's lock"
     );
     patch_as_ada(&b, "unheard").await;
-    let logged: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM event_log WHERE id > $1 AND kind IN ('changed', 'deleted')",
-    )
-    .bind(seen)
-    .fetch_one(&db.pool)
-    .await
-    .unwrap();
-    assert_eq!(logged, 0, "a write nobody listens to was logged");
-
-    // A write in progress that decided not to log holds up a subscription until it ends, so
-    // the subscriber cannot miss it: it committed before the stream began.
-    let mut tx = db.pool.begin().await.unwrap();
-    sqlx::query("UPDATE sessions SET console_data = 'in progress' WHERE id = $1")
-        .bind(SESSION)
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-    let call = stream_call(&a, None)
-        .signed_in_as(&ADA)
-        .header("Last-Event-ID", &seen.to_string());
-    let opening = tokio::spawn(async move {
-        let mut s = Stream::open(call).await;
-        let connect = s.next().await;
-        (s, connect)
-    });
-    tokio::time::sleep(Duration::from_millis(600)).await;
-    assert!(
-        !opening.is_finished(),
-        "a subscription began while an unlogged write was in progress"
-    );
-    tx.commit().await.unwrap();
-    let (mut s, connect) = tokio::time::timeout(Duration::from_secs(5), opening)
-        .await
-        .expect("the subscription goes on once the write ends")
-        .unwrap();
-    assert_eq!(connect.selector, "cmd.onConnect");
-    // What it missed while nobody listened is not in the log: it is told to reload.
-    let reset = s.next().await;
-    assert_eq!(reset.selector, "cmd.onReset", "{reset:?}");
     assert_eq!(
-        reset.body,
-        json!({ "lastEventId": seen.to_string(), "reason": "older than the events this feed keeps" })
+        logged_after(&db.pool, seen).await,
+        0,
+        "a write nobody listens to was logged"
     );
+    let mut s = resume_behind_an_unlogged_write(&db.pool, &a, seen).await;
     let answer = patch_as_ada(&b, "heard again").await;
     assert_eq!(s.next_of("cmd.SessionChanged").await.body, answer);
 }

@@ -2,11 +2,13 @@
 //! frames off the wire, two instances on one database.
 //!
 //! - [`clients`]: the real `ServerEventsClient` of `@servicestack/client` in Node.
-//! - here: who may subscribe to what, replay from `Last-Event-ID`, heartbeats and expiry
+//! - [`feed`]: who may subscribe to what, replay from `Last-Event-ID`, heartbeats and expiry
 //!   across instances, channel changes, limits, shutdown and a PostgreSQL restart.
+//! - [`quiet`]: the quiet lock while nobody listens (migration 0010).
 
 mod clients;
 mod feed;
+mod quiet;
 
 use crate::helpers::*;
 use serde_json::Value;
@@ -204,4 +206,71 @@ pub async fn subscribe(app: &TestApp, user: &User, channels: Option<&str>) -> (S
         }
     }
     (s, connect)
+}
+
+/// PATCHes SESSION as ADA on `app` and answers the whole SessionInfo it returned.
+pub async fn patch_as_ada(app: &TestApp, console: &str) -> Value {
+    let res = app
+        .patch_session(SESSION, &serde_json::json!({ "consoleData": console }))
+        .signed_in_as(&ADA)
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    res.json()
+}
+
+/// Session changes logged after `id`.
+pub async fn logged_after(pool: &sqlx::PgPool, id: i64) -> i64 {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM event_log WHERE id > $1 AND kind IN ('changed', 'deleted')",
+    )
+    .bind(id)
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}
+
+/// Resumes from `seen` on `app` while nobody listens and a write that decided not to log is in
+/// progress on `pool`: the subscription waits for that write to commit (so the subscriber
+/// cannot miss it), and the client is then told to reload (what it missed is not in the log).
+/// Answers the stream, live.
+pub async fn resume_behind_an_unlogged_write(
+    pool: &sqlx::PgPool,
+    app: &TestApp,
+    seen: i64,
+) -> Stream {
+    let mut tx = pool.begin().await.unwrap();
+    sqlx::query("UPDATE sessions SET console_data = 'in progress' WHERE id = $1")
+        .bind(SESSION)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let call = stream_call(app, None)
+        .signed_in_as(&ADA)
+        .header("Last-Event-ID", &seen.to_string());
+    let opening = tokio::spawn(async move {
+        let mut s = Stream::open(call).await;
+        let connect = s.next().await;
+        (s, connect)
+    });
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert!(
+        !opening.is_finished(),
+        "a subscription began while an unlogged write was in progress"
+    );
+    tx.commit().await.unwrap();
+    let (mut s, connect) = tokio::time::timeout(Duration::from_secs(5), opening)
+        .await
+        .expect("the subscription goes on once the write ends")
+        .unwrap();
+    assert_eq!(connect.selector, "cmd.onConnect");
+    let reset = s.next().await;
+    assert_eq!(reset.selector, "cmd.onReset", "{reset:?}");
+    assert_eq!(
+        reset.body,
+        serde_json::json!({
+            "lastEventId": seen.to_string(),
+            "reason": "older than the events this feed keeps"
+        })
+    );
+    s
 }
