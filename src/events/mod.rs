@@ -195,10 +195,10 @@ pub struct Hub {
     stop: watch::Sender<bool>,
     /// The listener is connected, so this instance hears a renewal asking for the quiet lock.
     hearing: AtomicBool,
-    /// The connection holding the quiet lock (migration 0010) while this instance has no
-    /// stream and the feed's lease is over: writes then decide not to log from two lock
-    /// calls. Let go when a renewal asks for it ([`QUIET_CHANNEL`]) or the listener is lost.
-    quiet: tokio::sync::Mutex<Option<PgConnection>>,
+    /// The quiet lock (migration 0010), held while this instance has no stream and the feed's
+    /// lease is over: writes then decide not to log from two lock calls. Let go when a renewal
+    /// asks for it ([`QUIET_CHANNEL`]) or the listener is lost.
+    quiet: tokio::sync::Mutex<Quiet>,
 }
 
 impl Hub {
@@ -222,7 +222,7 @@ impl Hub {
             ready: watch::channel(false).0,
             stop: watch::channel(false).0,
             hearing: AtomicBool::new(false),
-            quiet: tokio::sync::Mutex::new(None),
+            quiet: tokio::sync::Mutex::new(Quiet::default()),
         }
     }
 
@@ -683,29 +683,63 @@ impl Hub {
     /// other instance holds it (`store::hold_quiet`).
     async fn keep_quiet(&self) -> Result<(), sqlx::Error> {
         let mut quiet = self.quiet.lock().await;
-        if quiet.is_some() || !self.hearing.load(Ordering::Relaxed) {
+        if quiet.held {
+            // A connection that went away let the lock go with it: take it again.
+            let alive = match &mut quiet.conn {
+                Some(conn) => conn.ping().await.is_ok(),
+                None => false,
+            };
+            if alive {
+                return Ok(());
+            }
+            *quiet = Quiet::default();
+        }
+        if !self.hearing.load(Ordering::Relaxed) {
             return Ok(());
         }
-        let mut conn = self.pool().connect_options().connect().await?;
-        if store::hold_quiet(&mut conn).await? {
+        let conn = match &mut quiet.conn {
+            Some(conn) => conn,
+            None => quiet
+                .conn
+                .insert(self.pool().connect_options().connect().await?),
+        };
+        match store::hold_quiet(conn).await {
+            Ok(held) => quiet.held = held,
+            Err(e) => {
+                quiet.conn = None;
+                return Err(e);
+            }
+        }
+        if quiet.held {
             tracing::debug!("the event feed is quiet: nobody listens");
-            *quiet = Some(conn);
-        } else {
-            let _ = conn.close().await;
         }
         Ok(())
     }
 
-    /// Lets the quiet lock go, if this instance holds it (closing its connection would too).
+    /// Lets the quiet lock go, if this instance holds it (closing its connection on failure,
+    /// which lets it go too).
     async fn end_quiet(&self) {
-        let Some(mut conn) = self.quiet.lock().await.take() else {
+        let mut quiet = self.quiet.lock().await;
+        if !std::mem::take(&mut quiet.held) {
+            return;
+        }
+        let Some(conn) = &mut quiet.conn else {
             return;
         };
-        if let Err(e) = store::release_quiet(&mut conn).await {
+        if let Err(e) = store::release_quiet(conn).await {
             tracing::debug!(cause = %e, "letting the quiet lock go failed; closing its connection");
+            if let Some(conn) = quiet.conn.take() {
+                let _ = conn.close().await;
+            }
         }
-        let _ = conn.close().await;
     }
+}
+
+/// The connection of [`Hub::quiet`], kept between quiet spells, and whether it holds the lock.
+#[derive(Default)]
+struct Quiet {
+    conn: Option<PgConnection>,
+    held: bool,
 }
 
 /// The events of `page` (read after `after`) that no lower id can still precede: up to the

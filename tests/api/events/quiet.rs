@@ -82,3 +82,53 @@ async fn once_nobody_listens_one_instance_holds_the_quiet_lock_until_a_subscribe
         assert_eq!(s.next_of("cmd.SessionChanged").await.body, answer);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn instances_pruning_the_log_at_once_neither_deadlock_nor_miss_an_old_event() {
+    let db = TestDb::new().await;
+    sqlx::query(
+        "INSERT INTO event_log (kind, channels, body, created_at)
+            SELECT 'join', ARRAY['a'], '{}', now() - interval '1 hour'
+            FROM generate_series(1, 4000)",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    // Four instances' housekeeping at the same moment, in small batches.
+    let prunes: Vec<_> = (0..4)
+        .map(|_| {
+            let pool = db.pool.clone();
+            tokio::spawn(async move {
+                let mut deleted = 0;
+                loop {
+                    let n = voice_api::storage::events::prune(&pool, Duration::from_secs(60), 50)
+                        .await
+                        .expect("a prune failed");
+                    if n == 0 {
+                        return deleted;
+                    }
+                    deleted += n;
+                }
+            })
+        })
+        .collect();
+    let mut deleted = 0;
+    for p in prunes {
+        deleted += p.await.unwrap();
+    }
+    assert_eq!(deleted, 4000, "each old event deleted once");
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM event_log")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
+    let horizon: i64 = sqlx::query_scalar("SELECT pruned_through FROM event_log_horizon")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    let last: i64 = sqlx::query_scalar("SELECT last_value FROM event_log_id_seq")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(horizon, last, "the horizon is past every pruned event");
+}
