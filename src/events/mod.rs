@@ -347,6 +347,7 @@ impl Hub {
                 }
             };
             backoff = Duration::from_millis(100);
+            self.hearing.store(true, Ordering::Relaxed);
             self.catch_up().await;
             let mut last_read = tokio::time::Instant::now();
             let mut poll = tokio::time::interval(POLL);
@@ -379,7 +380,9 @@ impl Hub {
                     // No stream here: nothing to read (the next stream starts at a settled
                     // head), and no timer either.
                     Woke::Heard(Ok(Some(_))) if self.idle() => {
-                        self.drain(&mut listener);
+                        if self.drain(&mut listener) {
+                            self.end_quiet().await;
+                        }
                     }
                     Woke::Heard(Ok(Some(_))) => {
                         // Everything announced meanwhile is read by one catch-up, and reads
@@ -390,13 +393,17 @@ impl Hub {
                             tokio::time::sleep(READ_INTERVAL - since).await;
                         }
                         last_read = tokio::time::Instant::now();
-                        self.drain(&mut listener);
+                        if self.drain(&mut listener) {
+                            self.end_quiet().await;
+                        }
                         self.catch_up().await;
                     }
                     // The connection was lost and re-established: announcements may have been
                     // missed, the log has them.
                     Woke::Heard(Ok(None)) => {
                         tracing::info!("event feed listening again");
+                        // A renewal may have asked for the quiet lock meanwhile, unheard.
+                        self.end_quiet().await;
                         self.catch_up().await;
                     }
                     Woke::Heard(Err(e)) => {
@@ -427,7 +434,6 @@ impl Hub {
         listener
             .listen_all([EVENTS_CHANNEL, PULSE_CHANNEL, QUIET_CHANNEL])
             .await?;
-        self.hearing.store(true, Ordering::Relaxed);
         if self.state().cursor.is_none() {
             let head = self.settled_head().await?;
             self.state().cursor.get_or_insert(head);
@@ -593,12 +599,17 @@ impl Hub {
 
     /// Takes what the listener has buffered: heartbeats are answered, event announcements
     /// need nothing more than the one read that follows.
-    fn drain(&self, listener: &mut PgListener) {
+    /// Answers whether a renewal asked for the quiet lock among them.
+    fn drain(&self, listener: &mut PgListener) -> bool {
+        let mut quiet = false;
         while let Some(n) = listener.next_buffered() {
-            if n.channel() == PULSE_CHANNEL {
-                self.pulse(n.payload());
+            match n.channel() {
+                PULSE_CHANNEL => self.pulse(n.payload()),
+                QUIET_CHANNEL => quiet = true,
+                _ => {}
             }
         }
+        quiet
     }
 
     /// A heartbeat reached some instance: the one with the stream answers `cmd.onHeartbeat`.
@@ -646,7 +657,21 @@ impl Hub {
             // held up for longer than it lasts) may have let writes go unlogged: the streams
             // end, and their clients come back to a reset (the renewal moved the horizon).
             let mut tx = self.pool().begin().await?;
-            let lapsed = store::listen(self.pool(), &mut tx, self.settings.lease()).await?;
+            let renewed = store::listen(&mut tx, self.settings.lease()).await;
+            if let Err(e) = &renewed
+                && store::is_lock_unavailable(e)
+            {
+                // Found run out and not renewed: writes may be going unlogged meanwhile.
+                tracing::warn!(
+                    streams = local.len(),
+                    "the feed's lease ran out and could not be renewed; its streams end"
+                );
+                let mut state = self.state();
+                for id in &local {
+                    state.close(id);
+                }
+            }
+            let lapsed = renewed?;
             tx.commit().await?;
             if lapsed {
                 tracing::warn!(
@@ -684,24 +709,38 @@ impl Hub {
     async fn keep_quiet(&self) -> Result<(), sqlx::Error> {
         let mut quiet = self.quiet.lock().await;
         if quiet.held {
-            // A connection that went away let the lock go with it: take it again.
-            let alive = match &mut quiet.conn {
-                Some(conn) => conn.ping().await.is_ok(),
-                None => false,
+            // Still over? A lease renewed without the quiet lock (by an instance from before
+            // migration 0010) would otherwise go unheard. A connection that went away let the
+            // lock go with it: take it again.
+            let listened = match &mut quiet.conn {
+                Some(conn) => store::listened(conn).await.ok(),
+                None => None,
             };
-            if alive {
-                return Ok(());
+            match listened {
+                Some(false) => return Ok(()),
+                Some(true) => {
+                    tracing::warn!(
+                        "the feed's lease was renewed beside the quiet lock; letting it go"
+                    );
+                    drop(quiet);
+                    self.end_quiet().await;
+                    return Ok(());
+                }
+                None => *quiet = Quiet::default(),
             }
-            *quiet = Quiet::default();
         }
         if !self.hearing.load(Ordering::Relaxed) {
             return Ok(());
         }
         let conn = match &mut quiet.conn {
             Some(conn) => conn,
-            None => quiet
-                .conn
-                .insert(self.pool().connect_options().connect().await?),
+            None => {
+                // A keeper stalled inside its transaction must not hold the lease's row.
+                let options = (*self.pool().connect_options())
+                    .clone()
+                    .options([("idle_in_transaction_session_timeout", "5s")]);
+                quiet.conn.insert(options.connect().await?)
+            }
         };
         match store::hold_quiet(conn).await {
             Ok(held) => quiet.held = held,

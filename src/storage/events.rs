@@ -264,6 +264,8 @@ pub async fn subscribe(
     max_per_user: i64,
     keep: Duration,
 ) -> Result<Result<(), Refused>, sqlx::Error> {
+    // Before the transaction, so it needs no second connection while holding one.
+    nudge(pool).await?;
     let mut tx = pool.begin().await?;
     sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('voice_api.subscriber:' || $1, 0))")
         .bind(sub.user_id)
@@ -277,7 +279,7 @@ pub async fn subscribe(
     if held >= max_per_user {
         return Ok(Err(Refused::TooMany));
     }
-    listen(pool, &mut tx, keep).await?;
+    listen(&mut tx, keep).await?;
     sqlx::query(
         "WITH added AS (
             INSERT INTO event_subscriptions (id, user_id, user_name, display_name,
@@ -310,30 +312,51 @@ pub const FEED_LOCK: i64 = -7903422596081875140;
 /// `hashtextextended('voice_api.feed.quiet', 0)`.
 pub const QUIET_LOCK: i64 = 7558824018757872809;
 
-/// Where a renewal asks the instance holding [`QUIET_LOCK`] to let it go.
+/// Where a subscription asks the instance holding [`QUIET_LOCK`] to let it go ([`nudge`]).
 pub const QUIET_CHANNEL: &str = "voice_api_quiet";
 
-/// How long a renewal of a lapsed lease waits for the quiet lock and then for the writes in
-/// progress that did not log; past it the renewal fails (the subscription is answered 503).
+/// How long a renewal of the lease waits for each lock: the lease's row, the quiet lock once
+/// its holder was asked to let go (or was disconnected), and the writes in progress that did
+/// not log; past it the renewal fails (a subscription is then answered 503).
 const RENEWAL_LOCK_TIMEOUT: &str = "5s";
+
+/// How long a renewal waits for the quiet lock's holder to let it go before disconnecting it.
+const QUIET_RELEASE_TIMEOUT: &str = "1s";
+
+/// The other sessions holding [`QUIET_LOCK`] exclusively (in this database: advisory locks
+/// are per database; a bigint key is listed as its high and low halves, `objsubid` 1).
+const QUIET_HOLDERS: &str = "FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1
+    AND granted AND mode = 'ExclusiveLock' AND pid <> pg_backend_pid()
+    AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+    AND ((classid::bigint << 32) | objid::bigint) = $1";
 
 /// Takes [`QUIET_LOCK`] for `conn`'s session if the lease is over and nobody renews it;
 /// answers whether `conn` now holds it. Under the lease row's lock, which a renewal holds from
-/// its judgement to its commit: a renewal either committed before (the lease is not over) or
-/// comes after, and then asks for the lock ([`listen`]).
+/// its judgement to its commit, and without waiting for it: a renewal either committed before
+/// (the lease is not over) or comes after, and then takes the quiet lock ([`listen`]).
 pub async fn hold_quiet(conn: &mut PgConnection) -> Result<bool, sqlx::Error> {
     let mut tx = conn.begin().await?;
-    let listened: bool =
-        sqlx::query_scalar("SELECT listened_until > now() FROM event_log_horizon FOR UPDATE")
-            .fetch_one(&mut *tx)
-            .await?;
-    let held = !listened
+    match sqlx::query("SELECT 1 FROM event_log_horizon FOR UPDATE NOWAIT")
+        .execute(&mut *tx)
+        .await
+    {
+        Err(e) if is_lock_unavailable(&e) => return Ok(false),
+        locked => locked?,
+    };
+    let held = !listened(&mut tx).await?
         && sqlx::query_scalar::<_, bool>("SELECT pg_try_advisory_lock($1)")
             .bind(QUIET_LOCK)
             .fetch_one(&mut *tx)
             .await?;
     tx.commit().await?;
     Ok(held)
+}
+
+/// Whether the lease holds at this statement's start (as a write judges it).
+pub async fn listened(conn: &mut PgConnection) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("SELECT listened_until > now() FROM event_log_horizon")
+        .fetch_one(conn)
+        .await
 }
 
 /// Lets [`QUIET_LOCK`] go (held by `conn`'s session through [`hold_quiet`]).
@@ -345,47 +368,60 @@ pub async fn release_quiet(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
+/// Asks whichever instance holds [`QUIET_LOCK`] to let it go, ahead of a renewal (from its own
+/// connection: a `NOTIFY` in the renewal's transaction would be heard only at its commit).
+pub async fn nudge(pool: &PgPool) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_notify($1, '')")
+        .bind(QUIET_CHANNEL)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// PostgreSQL gave up waiting for a lock (`lock_timeout`, `NOWAIT`).
+pub fn is_lock_unavailable(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.code().as_deref() == Some("55P03"))
+}
+
 /// Renews the feed's lease (migration 0009) for `keep` from now, in the caller's transaction;
 /// answers whether it had run out. Renewing a lease that had run out takes the quiet lock
-/// (migration 0010; its holder is asked through `pool` to let it go) and then waits for every
-/// write that decided not to log (the feed's lock), each for at most
-/// [`RENEWAL_LOCK_TIMEOUT`], and moves the horizon past every id so far, so a client resuming
-/// from before is told to reload.
+/// (migration 0010; [`take_quiet`]) and then waits for every write that decided not to log
+/// (the feed's lock), and moves the horizon past every id so far, so a client resuming from
+/// before is told to reload. Each wait lasts at most [`RENEWAL_LOCK_TIMEOUT`].
 ///
-/// The horizon row is locked first, so the lease is judged once, on its latest value, and the
+/// The horizon row is locked first and the lease judged after, on its latest value, and the
 /// renewal follows that judgement (a renewal read before a concurrent change, then applied on
-/// top of it, would miss that the lease had run out). It is judged by the clock, not the
-/// transaction's start, with a margin ([`listen_margin`]): a lease that runs out while this
-/// transaction is under way, letting a write go unlogged, counts as run out already.
-pub async fn listen(
-    pool: &PgPool,
-    conn: &mut PgConnection,
-    keep: Duration,
-) -> Result<bool, sqlx::Error> {
+/// top of it, would miss that the lease had run out; a judgement made in the statement that
+/// waits for the lock would not be made again after a holder that did not change the row).
+/// It is judged by the clock, not the transaction's start, with a margin ([`listen_margin`]):
+/// a lease that runs out while this transaction is under way, letting a write go unlogged,
+/// counts as run out already. A quiet lock held beside a lease that holds (renewed by an
+/// instance from before migration 0010, or a clock set back) has let writes go unlogged too,
+/// and counts as run out.
+pub async fn listen(conn: &mut PgConnection, keep: Duration) -> Result<bool, sqlx::Error> {
+    sqlx::query("SELECT set_config('lock_timeout', $1, true)")
+        .bind(RENEWAL_LOCK_TIMEOUT)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("SELECT 1 FROM event_log_horizon FOR UPDATE")
+        .execute(&mut *conn)
+        .await?;
     let margin = listen_margin(keep).as_secs_f64();
-    let listened: bool = sqlx::query_scalar(
-        "SELECT listened_until > clock_timestamp() + make_interval(secs => $1) \
-         FROM event_log_horizon FOR UPDATE",
-    )
+    let listened: bool = sqlx::query_scalar(&format!(
+        "SELECT listened_until > clock_timestamp() + make_interval(secs => $1)
+            AND NOT EXISTS (SELECT 1 {QUIET_HOLDERS})
+        FROM event_log_horizon"
+    ))
     .bind(margin)
+    .bind(QUIET_LOCK)
     .fetch_one(&mut *conn)
     .await?;
     if !listened {
-        // From another connection, so it is heard now, not at this transaction's commit.
-        sqlx::query("SELECT pg_notify($1, '')")
-            .bind(QUIET_CHANNEL)
-            .execute(pool)
-            .await?;
-        sqlx::query("SELECT set_config('lock_timeout', $1, true)")
-            .bind(RENEWAL_LOCK_TIMEOUT)
+        take_quiet(conn).await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(FEED_LOCK)
             .execute(&mut *conn)
             .await?;
-        for lock in [QUIET_LOCK, FEED_LOCK] {
-            sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                .bind(lock)
-                .execute(&mut *conn)
-                .await?;
-        }
     }
     sqlx::query(
         "UPDATE event_log_horizon SET
@@ -398,6 +434,58 @@ pub async fn listen(
     .execute(&mut *conn)
     .await?;
     Ok(!listened)
+}
+
+/// Takes [`QUIET_LOCK`] for the caller's transaction. Its holder was asked to let it go
+/// ([`nudge`]); one that has not within [`QUIET_RELEASE_TIMEOUT`] (it did not hear: its
+/// listener was reconnecting, or it is cut off) is disconnected, which lets it go: its
+/// connection holds nothing else, and it takes a new one when it is next quiet.
+async fn take_quiet(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+    sqlx::query("SAVEPOINT quiet_wait")
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("SELECT set_config('lock_timeout', $1, true)")
+        .bind(QUIET_RELEASE_TIMEOUT)
+        .execute(&mut *conn)
+        .await?;
+    let first = sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(QUIET_LOCK)
+        .execute(&mut *conn)
+        .await;
+    match first {
+        Ok(_) => {
+            // The lock stays with the transaction; the wait's own timeout goes.
+            sqlx::query("RELEASE SAVEPOINT quiet_wait")
+                .execute(&mut *conn)
+                .await?;
+            sqlx::query("SELECT set_config('lock_timeout', $1, true)")
+                .bind(RENEWAL_LOCK_TIMEOUT)
+                .execute(&mut *conn)
+                .await?;
+        }
+        Err(e) if is_lock_unavailable(&e) => {
+            // Back to before the wait, with its timeout.
+            sqlx::query("ROLLBACK TO SAVEPOINT quiet_wait")
+                .execute(&mut *conn)
+                .await?;
+            let cut: i64 = sqlx::query_scalar(&format!(
+                "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) {QUIET_HOLDERS}"
+            ))
+            .bind(QUIET_LOCK)
+            .fetch_one(&mut *conn)
+            .await?;
+            tracing::warn!(
+                disconnected = cut,
+                "the quiet lock was not let go when asked; its holder was disconnected"
+            );
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(QUIET_LOCK)
+                .execute(&mut *conn)
+                .await?;
+        }
+        Err(e) => return Err(e),
+    }
+    Ok(())
 }
 
 /// How close to its end a lease already counts as run out: a second, or a quarter of the lease

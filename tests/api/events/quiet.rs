@@ -3,7 +3,7 @@
 //! the writes that did not log.
 
 use super::*;
-use sqlx::PgPool;
+use sqlx::{Connection, PgPool};
 use voice_api::storage::events::QUIET_LOCK;
 
 /// Sessions holding this database's quiet lock (an advisory lock of a bigint key is listed as
@@ -131,4 +131,37 @@ async fn instances_pruning_the_log_at_once_neither_deadlock_nor_miss_an_old_even
         .await
         .unwrap();
     assert_eq!(horizon, last, "the horizon is past every pruned event");
+}
+
+#[tokio::test]
+async fn a_quiet_lock_its_holder_does_not_let_go_is_taken_from_it_by_the_next_subscription() {
+    let (db, a, _b, _users) = two_instances(feed_config()).await;
+    // A holder that hears nobody (as an instance cut off from its listener would be).
+    let mut deaf = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    let held: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+        .bind(QUIET_LOCK)
+        .fetch_one(&mut deaf)
+        .await
+        .unwrap();
+    assert!(
+        held,
+        "an instance held the quiet lock before anyone subscribed"
+    );
+    patch_as_ada(&a, "unheard").await;
+    assert_eq!(
+        logged_after(&db.pool, 0).await,
+        0,
+        "a quiet feed logged a write"
+    );
+
+    let (mut s, connect) = tokio::time::timeout(Duration::from_secs(4), subscribe(&a, &ADA, None))
+        .await
+        .expect("the subscription waited for a holder that never lets go");
+    assert_eq!(connect.selector, "cmd.onConnect");
+    assert!(
+        sqlx::query("SELECT 1").execute(&mut deaf).await.is_err(),
+        "the holder that did not let go is still connected"
+    );
+    let answer = patch_as_ada(&a, "heard").await;
+    assert_eq!(s.next_of("cmd.SessionChanged").await.body, answer);
 }
