@@ -26,6 +26,7 @@
 
 mod frames;
 mod http;
+mod quiet;
 mod stream;
 
 pub use http::{predefined, routes};
@@ -34,8 +35,8 @@ use crate::storage::events::{
     self as store, EVENTS_CHANNEL, Event, Kind, PULSE_CHANNEL, QUIET_CHANNEL,
 };
 use bytes::Bytes;
+use sqlx::PgPool;
 use sqlx::postgres::PgListener;
-use sqlx::{ConnectOptions, Connection, PgConnection, PgPool};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -198,7 +199,7 @@ pub struct Hub {
     /// The quiet lock (migration 0010), held while this instance has no stream and the feed's
     /// lease is over: writes then decide not to log from two lock calls. Let go when a renewal
     /// asks for it ([`QUIET_CHANNEL`]) or the listener is lost.
-    quiet: tokio::sync::Mutex<Quiet>,
+    quiet: tokio::sync::Mutex<quiet::Quiet>,
 }
 
 impl Hub {
@@ -222,7 +223,7 @@ impl Hub {
             ready: watch::channel(false).0,
             stop: watch::channel(false).0,
             hearing: AtomicBool::new(false),
-            quiet: tokio::sync::Mutex::new(Quiet::default()),
+            quiet: tokio::sync::Mutex::new(quiet::Quiet::default()),
         }
     }
 
@@ -701,84 +702,6 @@ impl Hub {
         {}
         Ok(())
     }
-}
-
-impl Hub {
-    /// Takes the quiet lock once the lease is over, if this instance hears renewals and no
-    /// other instance holds it (`store::hold_quiet`).
-    async fn keep_quiet(&self) -> Result<(), sqlx::Error> {
-        let mut quiet = self.quiet.lock().await;
-        if quiet.held {
-            // Still over? A lease renewed without the quiet lock (by an instance from before
-            // migration 0010) would otherwise go unheard. A connection that went away let the
-            // lock go with it: take it again.
-            let listened = match &mut quiet.conn {
-                Some(conn) => store::listened(conn).await.ok(),
-                None => None,
-            };
-            match listened {
-                Some(false) => return Ok(()),
-                Some(true) => {
-                    tracing::warn!(
-                        "the feed's lease was renewed beside the quiet lock; letting it go"
-                    );
-                    drop(quiet);
-                    self.end_quiet().await;
-                    return Ok(());
-                }
-                None => *quiet = Quiet::default(),
-            }
-        }
-        if !self.hearing.load(Ordering::Relaxed) {
-            return Ok(());
-        }
-        let conn = match &mut quiet.conn {
-            Some(conn) => conn,
-            None => {
-                // A keeper stalled inside its transaction must not hold the lease's row.
-                let options = (*self.pool().connect_options())
-                    .clone()
-                    .options([("idle_in_transaction_session_timeout", "5s")]);
-                quiet.conn.insert(options.connect().await?)
-            }
-        };
-        match store::hold_quiet(conn).await {
-            Ok(held) => quiet.held = held,
-            Err(e) => {
-                quiet.conn = None;
-                return Err(e);
-            }
-        }
-        if quiet.held {
-            tracing::debug!("the event feed is quiet: nobody listens");
-        }
-        Ok(())
-    }
-
-    /// Lets the quiet lock go, if this instance holds it (closing its connection on failure,
-    /// which lets it go too).
-    async fn end_quiet(&self) {
-        let mut quiet = self.quiet.lock().await;
-        if !std::mem::take(&mut quiet.held) {
-            return;
-        }
-        let Some(conn) = &mut quiet.conn else {
-            return;
-        };
-        if let Err(e) = store::release_quiet(conn).await {
-            tracing::debug!(cause = %e, "letting the quiet lock go failed; closing its connection");
-            if let Some(conn) = quiet.conn.take() {
-                let _ = conn.close().await;
-            }
-        }
-    }
-}
-
-/// The connection of [`Hub::quiet`], kept between quiet spells, and whether it holds the lock.
-#[derive(Default)]
-struct Quiet {
-    conn: Option<PgConnection>,
-    held: bool,
 }
 
 /// The events of `page` (read after `after`) that no lower id can still precede: up to the
