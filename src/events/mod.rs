@@ -34,6 +34,7 @@ pub use http::{predefined, routes};
 use crate::storage::events::{
     self as store, EVENTS_CHANNEL, Event, Kind, PULSE_CHANNEL, QUIET_CHANNEL,
 };
+use crate::storage::lease::is_connection_error;
 use bytes::Bytes;
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
@@ -375,14 +376,14 @@ impl Hub {
                         self.pulse(n.payload())
                     }
                     Woke::Heard(Ok(Some(n))) if n.channel() == QUIET_CHANNEL => {
-                        self.end_quiet().await
+                        self.asked_for_quiet().await
                     }
                     Woke::Tick => self.catch_up().await,
                     // No stream here: nothing to read (the next stream starts at a settled
                     // head), and no timer either.
                     Woke::Heard(Ok(Some(_))) if self.idle() => {
                         if self.drain(&mut listener) {
-                            self.end_quiet().await;
+                            self.asked_for_quiet().await;
                         }
                     }
                     Woke::Heard(Ok(Some(_))) => {
@@ -395,7 +396,7 @@ impl Hub {
                         }
                         last_read = tokio::time::Instant::now();
                         if self.drain(&mut listener) {
-                            self.end_quiet().await;
+                            self.asked_for_quiet().await;
                         }
                         self.catch_up().await;
                     }
@@ -657,15 +658,24 @@ impl Hub {
             // This instance streams: the feed is listened. A lease found run out (housekeeping
             // held up for longer than it lasts) may have let writes go unlogged: the streams
             // end, and their clients come back to a reset (the renewal moved the horizon).
-            let mut tx = self.pool().begin().await?;
-            let renewed = store::listen(&mut tx, self.settings.lease()).await;
+            let renewed = async {
+                // Before the transaction, so the quiet lock's holder lets it go meanwhile.
+                store::nudge(self.pool()).await?;
+                let mut tx = self.pool().begin().await?;
+                let lapsed = store::listen(&mut tx, self.settings.lease()).await?;
+                tx.commit().await?;
+                Ok::<_, sqlx::Error>(lapsed)
+            }
+            .await;
             if let Err(e) = &renewed
-                && store::is_lock_unavailable(e)
+                && !is_connection_error(e)
             {
-                // Found run out and not renewed: writes may be going unlogged meanwhile.
+                // Not renewed, and not for want of PostgreSQL (which writes need as well): the
+                // lease may have run out, and writes may be going unlogged meanwhile.
                 tracing::warn!(
                     streams = local.len(),
-                    "the feed's lease ran out and could not be renewed; its streams end"
+                    cause = %e,
+                    "the feed's lease could not be renewed; its streams end"
                 );
                 let mut state = self.state();
                 for id in &local {
@@ -673,7 +683,6 @@ impl Hub {
                 }
             }
             let lapsed = renewed?;
-            tx.commit().await?;
             if lapsed {
                 tracing::warn!(
                     streams = local.len(),

@@ -340,7 +340,12 @@ pub async fn hold_quiet(conn: &mut PgConnection) -> Result<bool, sqlx::Error> {
         .execute(&mut *tx)
         .await
     {
-        Err(e) if is_lock_unavailable(&e) => return Ok(false),
+        Err(e) if is_lock_unavailable(&e) => {
+            // Now, not at the connection's next use (a dropped transaction's rollback waits
+            // for that), so the connection does not sit in an aborted transaction.
+            tx.rollback().await?;
+            return Ok(false);
+        }
         locked => locked?,
     };
     let held = !listened(&mut tx).await?
