@@ -111,13 +111,33 @@ fn found(outcome: Outcome, id: &str) -> Result<StoredSession> {
     }
 }
 
-/// Applies `req`; with `expect` (If-Match) only when the stored version is still that one.
+/// Applies `req`; with `accept` (If-Match's versions) only when the stored version is one of
+/// them.
 pub async fn patch_session(
     state: &AppState,
     principal: &Principal,
     req: PatchSession,
-    expect: Option<i64>,
+    accept: Option<Vec<i64>>,
 ) -> Result<StoredSession> {
+    let expect = match accept.as_deref() {
+        None => None,
+        Some([one]) => Some(*one),
+        // No version of ours: nothing can match (no session has version -1).
+        Some([]) => Some(-1),
+        // Several: the statements take one version, so the stored one is read first and, if
+        // listed, required; a write in between makes the patch stale (412), as if it had come
+        // first. A session the caller may not read is answered as the patch would be.
+        Some(several) => {
+            let id = req.session_id.as_deref().unwrap_or_default();
+            let current = found(run_as(state, principal, Statement::Get { id }).await?, id)?;
+            let version = current.version()?;
+            Some(if several.contains(&version) {
+                version
+            } else {
+                -1
+            })
+        }
+    };
     let patch = Patch {
         id: req.session_id.clone().unwrap_or_default(),
         req,

@@ -19,19 +19,24 @@ pub fn none_match(headers: &HeaderMap, etag: &str) -> bool {
         .any(|t| t == etag || t == "*")
 }
 
-/// The session version `If-Match` requires: `None` without the header or with `*` (any
-/// version); a tag that is not one of ours (or a weak one, which never matches for If-Match)
-/// requires a version no session has, so the write is refused as stale.
-pub fn if_match(headers: &HeaderMap) -> Option<i64> {
-    let value = headers.get(header::IF_MATCH)?.to_str().unwrap_or("");
-    let tags: Vec<&str> = value.split(',').map(str::trim).collect();
+/// The session versions `If-Match` accepts: `None` without the header or with `*` (any
+/// version); otherwise the strong tags of ours it lists, over every `If-Match` line (RFC 9110:
+/// any of them matches). A weak tag never matches for If-Match, and a tag that is not one of
+/// ours names no version, so a list of only those is empty: the write is refused as stale.
+pub fn if_match(headers: &HeaderMap) -> Option<Vec<i64>> {
+    let mut lines = headers.get_all(header::IF_MATCH).iter().peekable();
+    lines.peek()?;
+    let tags: Vec<&str> = lines
+        .flat_map(|v| v.to_str().unwrap_or("").split(','))
+        .map(str::trim)
+        .collect();
     if tags.contains(&"*") {
         return None;
     }
     Some(
         tags.iter()
-            .find_map(|t| t.strip_prefix('"')?.strip_suffix('"')?.parse().ok())
-            .unwrap_or(-1),
+            .filter_map(|t| t.strip_prefix('"')?.strip_suffix('"')?.parse().ok())
+            .collect(),
     )
 }
 
@@ -49,9 +54,22 @@ mod tests {
     fn if_match_takes_a_strong_tag_and_refuses_weak_or_foreign_ones() {
         assert_eq!(if_match(&HeaderMap::new()), None);
         assert_eq!(if_match(&headers(header::IF_MATCH, "*")), None);
-        assert_eq!(if_match(&headers(header::IF_MATCH, "\"7\"")), Some(7));
-        assert_eq!(if_match(&headers(header::IF_MATCH, "W/\"7\"")), Some(-1));
-        assert_eq!(if_match(&headers(header::IF_MATCH, "\"abc\"")), Some(-1));
+        assert_eq!(if_match(&headers(header::IF_MATCH, "\"7\"")), Some(vec![7]));
+        assert_eq!(
+            if_match(&headers(header::IF_MATCH, "W/\"7\"")),
+            Some(vec![])
+        );
+        assert_eq!(
+            if_match(&headers(header::IF_MATCH, "\"abc\"")),
+            Some(vec![])
+        );
+        assert_eq!(
+            if_match(&headers(header::IF_MATCH, "\"1\", W/\"2\", \"29\"")),
+            Some(vec![1, 29])
+        );
+        let mut two = headers(header::IF_MATCH, "\"3\"");
+        two.append(header::IF_MATCH, "\"5\"".parse().unwrap());
+        assert_eq!(if_match(&two), Some(vec![3, 5]));
     }
 
     #[test]

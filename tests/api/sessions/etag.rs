@@ -10,6 +10,18 @@ fn etag(res: &Response) -> String {
         .to_string()
 }
 
+/// The 412 of a patch whose If-Match names no current version.
+fn stale_reply() -> Reply {
+    Reply::error(
+        412,
+        "PreconditionFailed",
+        &format!(
+            "Session '{SESSION}' has changed since the version If-Match names; GET it again and retry"
+        ),
+        json!([]),
+    )
+}
+
 #[tokio::test]
 async fn every_session_answer_carries_its_version_and_a_write_bumps_it() {
     let (app, _) = world().await;
@@ -71,18 +83,7 @@ async fn if_match_with_a_stale_version_is_412_and_changes_nothing() {
             .signed_in_as(&AGENT)
             .header("If-Match", tag)
             .await;
-        assert_eq!(
-            res.reply(),
-            Reply::error(
-                412,
-                "PreconditionFailed",
-                &format!(
-                    "Session '{SESSION}' has changed since the version If-Match names; GET it again and retry"
-                ),
-                json!([])
-            ),
-            "{tag}"
-        );
+        assert_eq!(res.reply(), stale_reply(), "{tag}");
     }
     assert_eq!(stored(app.pool(), SESSION).await, before);
     // The current version, or `*`, applies.
@@ -99,6 +100,42 @@ async fn if_match_with_a_stale_version_is_412_and_changes_nothing() {
         );
         assert_eq!(res.json()["consoleData"], text);
     }
+}
+
+#[tokio::test]
+async fn if_match_listing_several_tags_applies_when_any_is_the_current_version() {
+    let (app, _) = world().await;
+    let before = stored(app.pool(), SESSION).await;
+    let stale = app
+        .patch_session(SESSION, &json!({"consoleData": "lost"}))
+        .signed_in_as(&AGENT)
+        .header("If-Match", "\"7\", W/\"1\", \"9\"")
+        .await;
+    assert_eq!(stale.reply(), stale_reply());
+    assert_eq!(stored(app.pool(), SESSION).await, before);
+    // The current version anywhere in the list applies; so does a second If-Match line.
+    let listed = app
+        .patch_session(SESSION, &json!({"consoleData": "listed"}))
+        .signed_in_as(&AGENT)
+        .header("If-Match", "\"7\", \"1\"")
+        .await;
+    assert_eq!((listed.status, etag(&listed)), (200, "\"2\"".to_string()));
+    assert_eq!(listed.json()["consoleData"], "listed");
+    let lines = app
+        .patch_session(SESSION, &json!({"consoleData": "second line"}))
+        .signed_in_as(&AGENT)
+        .header("If-Match", "\"1\"")
+        .header("If-Match", "\"2\"")
+        .await;
+    assert_eq!((lines.status, etag(&lines)), (200, "\"3\"".to_string()));
+    // Another account's session is 403 whatever the tags.
+    add_user(app.pool(), &GRACE).await;
+    let other = app
+        .patch_session(SESSION, &json!({"consoleData": "theirs"}))
+        .signed_in_as(&GRACE)
+        .header("If-Match", "\"3\", \"4\"")
+        .await;
+    assert_eq!(other.status, 403, "{}", other.text);
 }
 
 /// Two clients read the same version and patch different fields with If-Match: exactly one
