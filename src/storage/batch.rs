@@ -38,7 +38,7 @@
 //! and so for the batches that answer them: the queue drains.
 
 use super::auth::{Credential, CredentialKind};
-use super::lease::{Leases, StatementWatch, is_connection_error};
+use super::lease::{Leases, StatementWatch, is_connection_error, is_lock_unavailable};
 use super::sessions::{
     Outcome, PATCH_COLUMNS, allowed, outcome, patch_clauses, patch_once, select_list,
 };
@@ -470,7 +470,7 @@ async fn patch_one(conn: &mut PgConnection, p: &Patch) -> Result<Vec<Answer>, sq
     let answer = match patch_once(conn, &p.cred, &p.id, &p.req, &p.now, p.expect).await {
         Ok(Some(outcome)) => Answer::Done(outcome),
         Ok(None) => Answer::Unchanged,
-        Err(e) if is_lock_timeout(&e) => Answer::Busy,
+        Err(e) if is_lock_unavailable(&e) => Answer::Busy,
         Err(e) => return Err(e),
     };
     Ok(vec![answer])
@@ -478,11 +478,6 @@ async fn patch_one(conn: &mut PgConnection, p: &Patch) -> Result<Vec<Answer>, sq
 
 /// How long a batch connection's statement waits for a lock before the patch goes alone.
 pub const LOCK_TIMEOUT: &str = "20ms";
-
-/// The statement waited `lock_timeout` for a row lock.
-fn is_lock_timeout(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(d) if d.code().as_deref() == Some("55P03"))
-}
 
 /// PostgreSQL cancelled the statement (statement_timeout, or the time limit's cancel).
 fn is_cancel(e: &sqlx::Error) -> bool {
@@ -710,7 +705,7 @@ async fn batch_rows(
         .fetch_all(conn)
         .await
     {
-        Err(e) if is_lock_timeout(&e) => Ok(None),
+        Err(e) if is_lock_unavailable(&e) => Ok(None),
         rows => rows.map(Some),
     }
 }

@@ -4,6 +4,7 @@
 //! subscription events are written here, in the transaction that changes the subscription.
 
 use super::auth::{Credential, CredentialKind};
+use super::lease::is_lock_unavailable;
 use super::sessions::LoggedSession;
 use sqlx::postgres::PgRow;
 use sqlx::{Connection, PgConnection, PgPool, Row};
@@ -383,9 +384,23 @@ pub async fn nudge(pool: &PgPool) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
-/// PostgreSQL gave up waiting for a lock (`lock_timeout`, `NOWAIT`).
-pub fn is_lock_unavailable(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(d) if d.code().as_deref() == Some("55P03"))
+/// Sets `lock_timeout` for the rest of the caller's transaction (or savepoint).
+async fn set_lock_timeout(conn: &mut PgConnection, timeout: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT set_config('lock_timeout', $1, true)")
+        .bind(timeout)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Takes advisory lock `key` exclusively for the caller's transaction, waiting at most
+/// `lock_timeout`.
+async fn xact_lock(conn: &mut PgConnection, key: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(key)
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 /// Renews the feed's lease (migration 0009) for `keep` from now, in the caller's transaction;
@@ -404,10 +419,7 @@ pub fn is_lock_unavailable(e: &sqlx::Error) -> bool {
 /// instance from before migration 0010, or a clock set back) has let writes go unlogged too,
 /// and counts as run out.
 pub async fn listen(conn: &mut PgConnection, keep: Duration) -> Result<bool, sqlx::Error> {
-    sqlx::query("SELECT set_config('lock_timeout', $1, true)")
-        .bind(RENEWAL_LOCK_TIMEOUT)
-        .execute(&mut *conn)
-        .await?;
+    set_lock_timeout(conn, RENEWAL_LOCK_TIMEOUT).await?;
     sqlx::query("SELECT 1 FROM event_log_horizon FOR UPDATE")
         .execute(&mut *conn)
         .await?;
@@ -423,10 +435,7 @@ pub async fn listen(conn: &mut PgConnection, keep: Duration) -> Result<bool, sql
     .await?;
     if !listened {
         take_quiet(conn).await?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(FEED_LOCK)
-            .execute(&mut *conn)
-            .await?;
+        xact_lock(conn, FEED_LOCK).await?;
     }
     sqlx::query(
         "UPDATE event_log_horizon SET
@@ -449,24 +458,14 @@ async fn take_quiet(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
     sqlx::query("SAVEPOINT quiet_wait")
         .execute(&mut *conn)
         .await?;
-    sqlx::query("SELECT set_config('lock_timeout', $1, true)")
-        .bind(QUIET_RELEASE_TIMEOUT)
-        .execute(&mut *conn)
-        .await?;
-    let first = sqlx::query("SELECT pg_advisory_xact_lock($1)")
-        .bind(QUIET_LOCK)
-        .execute(&mut *conn)
-        .await;
-    match first {
+    set_lock_timeout(conn, QUIET_RELEASE_TIMEOUT).await?;
+    match xact_lock(conn, QUIET_LOCK).await {
         Ok(_) => {
             // The lock stays with the transaction; the wait's own timeout goes.
             sqlx::query("RELEASE SAVEPOINT quiet_wait")
                 .execute(&mut *conn)
                 .await?;
-            sqlx::query("SELECT set_config('lock_timeout', $1, true)")
-                .bind(RENEWAL_LOCK_TIMEOUT)
-                .execute(&mut *conn)
-                .await?;
+            set_lock_timeout(conn, RENEWAL_LOCK_TIMEOUT).await?;
         }
         Err(e) if is_lock_unavailable(&e) => {
             // Back to before the wait, with its timeout.
@@ -483,10 +482,7 @@ async fn take_quiet(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
                 disconnected = cut,
                 "the quiet lock was not let go when asked; its holder was disconnected"
             );
-            sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                .bind(QUIET_LOCK)
-                .execute(&mut *conn)
-                .await?;
+            xact_lock(conn, QUIET_LOCK).await?;
         }
         Err(e) => return Err(e),
     }

@@ -232,6 +232,11 @@ impl DerefMut for Lease<'_> {
     }
 }
 
+/// PostgreSQL gave up waiting for a lock (`lock_timeout`, `NOWAIT`): SQLSTATE 55P03.
+pub fn is_lock_unavailable(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.code().as_deref() == Some("55P03"))
+}
+
 /// Whether an error means the connection itself failed (as opposed to the statement): worth
 /// one retry on a fresh connection, e.g. after PostgreSQL restarted under idle connections.
 pub fn is_connection_error(e: &sqlx::Error) -> bool {
